@@ -1,0 +1,151 @@
+// The knowledge base's shapes: kernel API facts as data, each entry citing where in the kernel it comes from.
+// schema.ts validates the JSON files in data/ against zod schemas whose inferred types are these.
+// Kernel names are verbatim (__GFP_FS, PF_MEMALLOC_NOFS, &inode->i_rwsem).
+
+/** Kernel versions the tables distinguish. Other versions map to the nearest table (see gfp.ts: tableFor). */
+export type KernelTable = '6.1' | '6.12';
+
+/** "include/linux/gfp_types.h@6.12:40" style citation: kernel path, optional @version, optional :line. */
+export type Source = string;
+
+/** One gfp bit as spelled in the kernel. `value` is the numeric value in that tree, or null when config-dependent. */
+export interface GfpBitEntry {
+  name: string; // "__GFP_FS"
+  value: number | null; // 0x80; null for __GFP_NOLOCKDEP, __GFP_SKIP_* etc.
+  aliases?: string[]; // ["___GFP_FS"]
+  meaning: string;
+  source: Source;
+}
+
+/** A composite mask: union of `bits` (bit names or other composite names), minus `clear`. */
+export interface GfpMaskEntry {
+  name: string; // "GFP_NOFS"
+  bits: string[];
+  clear?: string[];
+  source: Source;
+  historical?: boolean; // __GFP_WAIT, GFP_IOFS, GFP_TEMPORARY, KM_*: older code only
+}
+
+export interface GfpTableFile {
+  table: KernelTable;
+  bits: GfpBitEntry[];
+  masks: GfpMaskEntry[];
+}
+
+/**
+ * An allocation API. Exactly one of `gfpArg` / `implicit` says where its mask comes from.
+ * gfpArg: 0-based argument index; "last" for the last argument; `optional: true` when it may be omitted
+ * (6.12 kmalloc_obj family: an omitted gfp means `implicit`).
+ */
+export interface AllocatorEntry {
+  name: string;
+  class: 'slab' | 'page' | 'vmalloc' | 'pagecache' | 'mempool' | 'block' | 'xarray' | 'idr' | 'skb' | 'dma' | 'percpu' | 'string' | 'misc';
+  gfpArg?: number | 'last';
+  optional?: boolean;
+  implicit?: string; // mask name used when there is no gfp argument (or it is omitted), e.g. "GFP_KERNEL"
+  adds?: string[]; // bits the API ORs in (kzalloc: ["__GFP_ZERO"])
+  clears?: string[]; // bits the API clears
+  mapping?: { arg: number; mode: 'mask' | 'constraint' }; // mask derives from that mapping argument
+  mayFault?: boolean; // memdup_user & co. also copy from user memory
+  mayAlwaysSleep?: boolean; // sleeps whatever the mask (vmalloc, FGP_LOCK page cache lookups)
+  noprof?: boolean; // a `<name>_noprof` variant exists (6.12 alloc_hooks)
+  versions?: KernelTable[]; // absent: all
+  note?: string;
+  source: Source;
+}
+
+export type PfFlag = 'PF_MEMALLOC' | 'PF_MEMALLOC_NOFS' | 'PF_MEMALLOC_NOIO' | 'PF_MEMALLOC_PIN';
+
+/** A memalloc scope API. save returns a cookie; restore takes it at `cookieArg`. `flags: "arg"`: from argument 0. */
+export interface ScopeApiEntry {
+  name: string;
+  op: 'save' | 'restore';
+  flags: PfFlag[] | 'arg';
+  cookieArg?: number; // restore: argument index of the cookie
+  family: string; // "nofs" | "noio" | "noreclaim" | "pin" | "flags": pairs must match families on 6.1
+  versions?: KernelTable[];
+  source: Source;
+}
+
+export type LockKind =
+  | 'spinlock' | 'raw_spinlock' | 'rwlock' | 'mutex' | 'rwsem' | 'percpu_rwsem' | 'semaphore' | 'seqlock'
+  | 'rcu' | 'srcu' | 'preempt' | 'irq' | 'bh' | 'preload' | 'bitlock' | 'pagefault' | 'fence' | 'lockdep_map' | 'other';
+
+/**
+ * A lock API. `lockArg` is the argument naming the lock object (null for context-only APIs such as rcu_read_lock).
+ * `classTemplate` builds the lockdep-style class name: `{0}` is the argument's lockdep-style base (struct type name
+ * when the type is known, else the expression), e.g. inode_lock: "&{0}->i_rwsem"; absent: the argument itself
+ * ("&ip->i_lock" → "&xfs_inode->i_lock"). For context-only APIs it is the pseudo-class name ("rcu_read_lock").
+ */
+export interface LockApiEntry {
+  name: string;
+  op: 'acquire' | 'release' | 'trylock' | 'assert-held';
+  kind: LockKind;
+  lockArg: number | null;
+  classTemplate?: string;
+  read?: boolean; // shared acquisition (down_read, read_lock, inode_lock_shared)
+  atomic: boolean; // holding it makes the context atomic (no sleeping)
+  irqsOff?: boolean; // *_irq / *_irqsave
+  bhOff?: boolean; // *_bh
+  sleeps?: boolean; // acquiring may sleep (mutex_lock, down_write)
+  flagsArg?: number; // xfs_ilock(ip, XFS_ILOCK_EXCL): argument whose flag names select classes (see lockFlags)
+  versions?: KernelTable[];
+  source: Source;
+}
+
+/** Flag-selected classes, e.g. xfs_ilock(ip, XFS_ILOCK_EXCL|XFS_MMAPLOCK_SHARED). */
+export interface LockFlagEntry {
+  api: string; // "xfs_ilock"
+  flag: string; // "XFS_ILOCK_EXCL"
+  classTemplate: string; // "&{0}->i_lock"
+  read: boolean;
+  source: Source;
+}
+
+/** include/linux/cleanup.h guard classes: guard(NAME)(args) / scoped_guard(NAME, args) call `lock` then `unlock`. */
+export interface GuardEntry {
+  name: string; // "spinlock_irqsave"
+  lock: string; // a LockApiEntry name ("spin_lock_irqsave")
+  unlock: string;
+  source: Source;
+}
+
+/** Calls that touch user memory and so may fault (copy_*_user) or fault + allocate (GUP). */
+export interface UaccessEntry {
+  name: string;
+  kind: 'copy' | 'single' | 'gup' | 'fault-in' | 'iter' | 'nofault';
+  mayFault: boolean; // false for *_nofault / *_inatomic
+  source: Source;
+}
+
+/** Functions that may sleep without allocating (for sleep-in-atomic): msleep, wait_for_completion, … */
+export interface SleeperEntry {
+  name: string;
+  source: Source;
+}
+
+/**
+ * Transaction / handle wrappers. `scope`: the memalloc scope the open call leaves active until the close call
+ * (jbd2 handle, XFS transaction); "none" for btrfs transactions (reclaim can still wait on them).
+ */
+export interface TransactionEntry {
+  name: string;
+  op: 'open' | 'close';
+  subsystem: string; // "jbd2" | "xfs" | "btrfs" | "fsnotify" | …
+  resource: string; // lockdep-style pseudo-class, e.g. "jbd2_handle", "xfs_trans", "btrfs_trans_num_writers"
+  scope: PfFlag | 'none';
+  handleArg?: number | 'return'; // where the handle lives
+  source: Source;
+}
+
+export interface KnowledgeBase {
+  gfp: Record<KernelTable, GfpTableFile>;
+  allocators: AllocatorEntry[];
+  scopes: ScopeApiEntry[];
+  locks: LockApiEntry[];
+  lockFlags: LockFlagEntry[];
+  guards: GuardEntry[];
+  uaccess: UaccessEntry[];
+  sleepers: SleeperEntry[];
+  transactions: TransactionEntry[];
+}
