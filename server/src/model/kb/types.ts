@@ -48,6 +48,7 @@ export interface AllocatorEntry {
   mapping?: { arg: number; mode: 'mask' | 'constraint' }; // mask derives from that mapping argument
   mayFault?: boolean; // memdup_user & co. also copy from user memory
   mayAlwaysSleep?: boolean; // sleeps whatever the mask (vmalloc, FGP_LOCK page cache lookups)
+  vmallocFallback?: boolean; // kvmalloc & co.: falls back to vmalloc when the mask allows blocking
   noprof?: boolean; // a `<name>_noprof` variant exists (6.12 alloc_hooks)
   versions?: KernelTable[]; // absent: all
   note?: string;

@@ -1,0 +1,43 @@
+// Analyses every function of a parsed file; a failure in one function is recorded and never stops the others.
+import type { SourceFile } from '../syntax/sourceFile';
+import { listFunctions } from '../syntax/ast';
+import { CHECKS, type CheckConfig } from './checks';
+import type { AllocSite, FileFacts, FunctionFacts } from './facts';
+import { analyseFunction } from './functionAnalysis';
+import type { KbView } from './kbView';
+
+export interface FileAnalysisConfig extends CheckConfig {
+  /** checks not to run at all */
+  disabledChecks: readonly string[];
+}
+
+export function analyseFile(file: SourceFile, kb: KbView, config: FileAnalysisConfig, onError?: (fn: string, e: unknown) => void): FileFacts {
+  const functions: FunctionFacts[] = [];
+  const problems: string[] = [];
+  for (const fn of listFunctions(file)) {
+    try {
+      const run = analyseFunction(fn, file, kb);
+      const findings = [];
+      for (const check of CHECKS) {
+        if (config.disabledChecks.includes(check.code)) continue;
+        findings.push(...check.run(run, config));
+      }
+      functions.push({
+        name: fn.name,
+        span: { start: fn.node.startIndex, end: fn.node.endIndex },
+        nameSpan: fn.nameNode ? { start: fn.nameNode.startIndex, end: fn.nameNode.endIndex } : { start: fn.node.startIndex, end: fn.node.startIndex },
+        isStatic: fn.isStatic,
+        sites: run.sites.map(({ gfpNode: _g, callNode: _c, ...site }): AllocSite => site),
+        calls: run.calls,
+        findings,
+        problems: run.cfg.problems.map((n) => ({ start: n.startIndex, end: n.endIndex })),
+        hasError: fn.hasError,
+        approximate: run.approximate,
+      });
+    } catch (e) {
+      problems.push(`analysis of ${fn.name}() failed: ${e instanceof Error ? e.message : String(e)}`);
+      onError?.(fn.name, e);
+    }
+  }
+  return { functions, problems };
+}

@@ -1,0 +1,576 @@
+// Intraprocedural dataflow over one function: held locks (lockdep-style classes), memalloc scopes with their
+// cookies, transactions, atomic context and gfp_t locals. The state at a program point is a small set of distinct
+// abstract states, each with the number of acyclic paths that reach it, so results can say
+// "GFP_NOFS on 2 paths, GFP_KERNEL on 1" instead of picking one.
+import type { Node } from 'web-tree-sitter';
+import { collectDeclarations, type FunctionInfo, type VarDecl } from '../syntax/ast';
+import type { SourceFile } from '../syntax/sourceFile';
+import type { LockApiEntry, PfFlag } from '../model/kb/types';
+import { buildCfg, reversePostOrder, type Cfg, type CfgOp } from './cfg';
+import type { AllocSite, CallObservation, HeldLock, PathFacts, ScopeFrame, Span } from './facts';
+import { andVal, applyScopeVal, clearBits, evalGfp, known, setBits, symbol, type GfpEnv, type GfpVal } from './gfpValue';
+import type { KbView } from './kbView';
+import { lockClassName, type TypeEnv } from './lockClass';
+
+/** Paths reaching one block are merged beyond this many distinct states (the result is then marked approximate). */
+const MAX_STATES = 16;
+
+export interface AState {
+  held: readonly HeldLock[];
+  scopes: readonly ScopeFrame[];
+  vars: Readonly<Record<string, GfpVal>>;
+}
+
+interface Counted {
+  s: AState;
+  count: number;
+}
+
+/** A scope or lock event worth a diagnostic, recorded while walking (checks turn them into findings). */
+export interface ScopeEvent {
+  kind: 'restore-without-save' | 'restore-wrong-cookie' | 'restore-out-of-order' | 'restore-mixed-family';
+  call: Span;
+  api: string;
+  cookie: string;
+  /** the save the restore was matched against, if any */
+  save?: ScopeFrame;
+  /** the innermost open scope when the restore was out of order */
+  inner?: ScopeFrame;
+}
+
+export interface ExitState {
+  at: Span;
+  count: number;
+  state: AState;
+}
+
+/** Everything one function's walk produces; checks read it while the syntax tree is still alive. */
+export interface FunctionRun {
+  fn: FunctionInfo;
+  file: SourceFile;
+  kb: KbView;
+  sites: (AllocSite & { gfpNode?: Node; callNode: Node })[];
+  calls: CallObservation[];
+  scopeEvents: ScopeEvent[];
+  exits: ExitState[];
+  cfg: Cfg;
+  approximate: boolean;
+}
+
+const span = (n: Node): Span => ({ start: n.startIndex, end: n.endIndex });
+
+export function stateKey(s: AState): string {
+  let k = '';
+  for (const h of s.held) k += `${h.cls}@${h.site.start}${h.read ? 'r' : ''};`;
+  k += '|';
+  for (const f of s.scopes) k += `${f.family}:${f.cookie ?? ''}@${f.site.start};`;
+  k += '|';
+  for (const name of Object.keys(s.vars).sort()) {
+    const v = s.vars[name];
+    k += `${name}=${v.sym ?? ''}/${v.set}/${v.clear};`;
+  }
+  return k;
+}
+
+export function isAtomic(s: AState): boolean {
+  return s.held.some((h) => h.atomic);
+}
+
+export function scopeFlags(s: AState): PfFlag[] {
+  const out: PfFlag[] = [];
+  for (const f of s.scopes) for (const fl of f.flags) if (!out.includes(fl)) out.push(fl);
+  return out;
+}
+
+function pathFacts(c: Counted): PathFacts {
+  return { count: c.count, held: [...c.s.held], scopes: [...c.s.scopes], atomic: isAtomic(c.s) };
+}
+
+export function analyseFunction(fn: FunctionInfo, file: SourceFile, kb: KbView): FunctionRun {
+  const rewrites = file.rewrites;
+  const cfg = buildCfg(fn.body, {
+    scopedGuard(stmt) {
+      const rw = rewrites.find((r) => r.kind === 'scoped-guard' && r.start === stmt.startIndex);
+      if (!rw || !rw.args || rw.args.length === 0) return undefined;
+      const cond = stmt.childForFieldName('condition');
+      // The condition is `(name, lock, …)`: a parenthesized comma expression; flatten it.
+      const parts: Node[] = [];
+      const flatten = (n: Node | null) => {
+        if (!n) return;
+        if (n.type === 'parenthesized_expression') return flatten(n.namedChild(0));
+        if (n.type === 'comma_expression') {
+          flatten(n.childForFieldName('left'));
+          flatten(n.childForFieldName('right'));
+          return;
+        }
+        parts.push(n);
+      };
+      flatten(cond);
+      return { name: rw.args[0].text.trim(), args: parts.slice(1), site: stmt };
+    },
+  });
+
+  const types: TypeEnv = new Map();
+  const gfpLocals = new Set<string>();
+  const params = new Set<string>();
+  const addDecl = (d: VarDecl, isParam: boolean) => {
+    types.set(d.name, d);
+    if (/\bgfp_t\b/.test(d.typeText) && d.pointerDepth === 0) gfpLocals.add(d.name);
+    if (isParam) params.add(d.name);
+  };
+  for (const p of fn.params) addDecl(p, true);
+  for (const d of collectDeclarations(fn.body)) addDecl(d, false);
+
+  const run: FunctionRun = { fn, file, kb, sites: [], calls: [], scopeEvents: [], exits: [], cfg, approximate: false };
+  const siteIndex = new Map<number, FunctionRun['sites'][number]>();
+  const callIndex = new Map<string, CallObservation>();
+
+  const initVars: Record<string, GfpVal> = {};
+  for (const p of fn.params) if (gfpLocals.has(p.name)) initVars[p.name] = symbol(p.name, 'param');
+  const init: AState = { held: [], scopes: [], vars: initVars };
+
+  const ctx: WalkCtx = { kb, types, gfpLocals, params, run, siteIndex, callIndex, recording: false };
+
+  // Pass over the DAG in reverse post-order; back edges feed new states into loop heads for another pass.
+  const order = reversePostOrder(cfg);
+  const backIn = new Map<number, Map<string, Counted>>();
+  let ins: Map<number, Map<string, Counted>> = new Map();
+  for (let pass = 0; pass < 4; pass++) {
+    const last = pass === 3;
+    ins = new Map();
+    ins.set(cfg.entry, new Map([[stateKey(init), { s: init, count: 1 }]]));
+    for (const [b, m] of backIn) {
+      const into = getOrSet(ins, b);
+      for (const [k, c] of m) if (!into.has(k)) into.set(k, { s: c.s, count: 0 });
+    }
+    const newBack = new Map<number, Map<string, Counted>>();
+    ctx.recording = true;
+    run.sites.length = 0;
+    run.calls.length = 0;
+    run.scopeEvents.length = 0;
+    run.exits.length = 0;
+    siteIndex.clear();
+    callIndex.clear();
+    for (const b of order) {
+      const inStates = ins.get(b);
+      if (!inStates || inStates.size === 0) continue;
+      const block = cfg.blocks[b];
+      let states = [...inStates.values()];
+      for (const op of block.ops) states = transferOp(op, states, ctx);
+      for (const e of block.succs) {
+        for (const c of states) {
+          const out = e.assume ? assume(c.s, e.assume.cond, e.assume.value, ctx) : c.s;
+          const target = e.back ? getOrSet(newBack, e.to) : getOrSet(ins, e.to);
+          addCounted(target, out, e.back ? 0 : c.count, run);
+        }
+      }
+    }
+    // Converged when the back edges bring nothing new.
+    let grew = false;
+    for (const [b, m] of newBack) {
+      const have = getOrSet(backIn, b);
+      const seen = ins.get(b);
+      for (const [k, c] of m) {
+        if (!have.has(k) && !(seen && seen.has(k))) {
+          have.set(k, c);
+          grew = true;
+        }
+      }
+    }
+    if (!grew || last) break;
+  }
+  return run;
+}
+
+function getOrSet<K, V>(m: Map<K, Map<string, V>>, k: K): Map<string, V> {
+  let v = m.get(k);
+  if (!v) m.set(k, (v = new Map()));
+  return v;
+}
+
+function addCounted(target: Map<string, Counted>, s: AState, count: number, run: FunctionRun) {
+  const k = stateKey(s);
+  const have = target.get(k);
+  if (have) {
+    have.count += count;
+    return;
+  }
+  if (target.size >= MAX_STATES) {
+    // Merge into the state with the same held locks and scopes if there is one, else the first: approximate.
+    run.approximate = true;
+    const lk = k.slice(0, k.lastIndexOf('|'));
+    for (const [ok, c] of target) {
+      if (ok.slice(0, ok.lastIndexOf('|')) === lk) {
+        c.count += count;
+        return;
+      }
+    }
+    target.values().next().value!.count += count;
+    return;
+  }
+  target.set(k, { s, count });
+}
+
+interface WalkCtx {
+  kb: KbView;
+  types: TypeEnv;
+  gfpLocals: Set<string>;
+  params: Set<string>;
+  run: FunctionRun;
+  siteIndex: Map<number, FunctionRun['sites'][number]>;
+  callIndex: Map<string, CallObservation>;
+  recording: boolean;
+}
+
+function transferOp(op: CfgOp, states: Counted[], ctx: WalkCtx): Counted[] {
+  switch (op.kind) {
+    case 'eval':
+    case 'cond':
+      return walkExpr(op.node, states, ctx);
+    case 'guard-acquire':
+    case 'guard-release': {
+      const g = ctx.kb.guard(op.guard.name);
+      if (!g) return states;
+      const api = ctx.kb.lock(op.kind === 'guard-acquire' ? g.lock : g.unlock);
+      if (!api) return states;
+      return states.map((c) => ({ s: applyLock(c.s, api, op.guard.args, op.kind === 'guard-acquire' ? op.guard.site : op.at, ctx, true), count: c.count }));
+    }
+    case 'return':
+      for (const c of states) ctx.run.exits.push({ at: span(op.node), count: c.count, state: c.s });
+      return states;
+  }
+}
+
+/** Post-order walk of an expression or statement: arguments before the call, right side before assignment. */
+function walkExpr(root: Node, states: Counted[], ctx: WalkCtx): Counted[] {
+  const stack: { n: Node; visited: boolean }[] = [{ n: root, visited: false }];
+  while (stack.length) {
+    const top = stack.pop()!;
+    const n = top.n;
+    if (!top.visited) {
+      if (!RELEVANT_INNER.has(n.type) && !CONTAINERS.has(n.type) && n.namedChildCount === 0) continue;
+      stack.push({ n, visited: true });
+      // Children pushed in reverse so that they pop in source order.
+      for (let i = n.namedChildCount - 1; i >= 0; i--) {
+        const c = n.namedChild(i);
+        if (c && c.namedChildCount + (RELEVANT_INNER.has(c.type) ? 1 : 0) > 0) stack.push({ n: c, visited: false });
+      }
+      continue;
+    }
+    switch (n.type) {
+      case 'call_expression':
+        states = onCall(n, states, ctx);
+        break;
+      case 'assignment_expression':
+        states = onAssign(n, states, ctx);
+        break;
+      case 'init_declarator':
+        states = onInitDeclarator(n, states, ctx);
+        break;
+    }
+  }
+  return states;
+}
+
+const RELEVANT_INNER = new Set(['call_expression', 'assignment_expression', 'init_declarator']);
+const CONTAINERS = new Set(['expression_statement', 'declaration']);
+
+function calleeName(call: Node): string | undefined {
+  const f = call.childForFieldName('function');
+  if (!f) return undefined;
+  if (f.type === 'identifier') return f.text;
+  if (f.type === 'parenthesized_expression' && f.namedChild(0)?.type === 'identifier') return f.namedChild(0)!.text;
+  return undefined;
+}
+
+export function callArgs(call: Node): Node[] {
+  const a = call.childForFieldName('arguments');
+  if (!a) return [];
+  const out: Node[] = [];
+  for (let i = 0; i < a.namedChildCount; i++) {
+    const c = a.namedChild(i);
+    if (c && c.type !== 'comment') out.push(c);
+  }
+  return out;
+}
+
+function onCall(call: Node, states: Counted[], ctx: WalkCtx): Counted[] {
+  const name = calleeName(call);
+  if (!name) return states;
+  const kb = ctx.kb;
+  const lock = kb.lock(name);
+  if (lock) {
+    // idr_preload(gfp) both allocates (before the section starts) and opens a preload section.
+    const alloc = kb.allocator(name);
+    if (alloc) recordSite(call, name, alloc, states, ctx);
+    // A trylock in a branch condition acquires on the success edge (see assume); elsewhere the outcome is unknown.
+    if (lock.op === 'trylock' || lock.op === 'assert-held') return states;
+    if (lock.op === 'acquire' && lock.sleeps) observe(ctx, 'sleep', name, call, states);
+    return states.map((c) => ({ s: applyLock(c.s, lock, callArgs(call), call, ctx, false), count: c.count }));
+  }
+  const scope = kb.scope(name);
+  if (scope) return states.map((c) => ({ s: applyScopeApi(c.s, scope.op, scope, call, ctx), count: c.count }));
+  const tx = kb.transaction(name);
+  if (tx) {
+    return states.map((c) => {
+      if (tx.op === 'open') {
+        const frame: ScopeFrame = {
+          flags: tx.scope === 'none' ? [] : [tx.scope], family: `trans:${tx.subsystem}`, api: name, site: span(call),
+          storage: 'handle', resource: tx.resource,
+        };
+        return { s: { ...c.s, scopes: [...c.s.scopes, frame] }, count: c.count };
+      }
+      const idx = lastIndex(c.s.scopes, (f) => f.family === `trans:${tx.subsystem}`);
+      if (idx < 0) return c;
+      return { s: { ...c.s, scopes: c.s.scopes.filter((_, i) => i !== idx) }, count: c.count };
+    });
+  }
+  const alloc = kb.allocator(name);
+  if (alloc) {
+    recordSite(call, name, alloc, states, ctx);
+    if (alloc.mayFault) observe(ctx, 'uaccess', name, call, states);
+    return states;
+  }
+  const ua = kb.uaccess(name);
+  if (ua) {
+    if (ua.mayFault) observe(ctx, 'uaccess', name, call, states);
+    return states;
+  }
+  if (kb.sleeper(name)) observe(ctx, 'sleep', name, call, states);
+  return states;
+}
+
+function observe(ctx: WalkCtx, kind: 'sleep' | 'uaccess', api: string, call: Node, states: Counted[]) {
+  if (!ctx.recording) return;
+  const key = `${kind}:${call.startIndex}`;
+  let o = ctx.callIndex.get(key);
+  if (!o) {
+    o = { kind, api, function: ctx.run.fn.name, call: span(call), paths: [] };
+    ctx.callIndex.set(key, o);
+    ctx.run.calls.push(o);
+  }
+  for (const c of states) o.paths.push(pathFacts(c));
+}
+
+function lastIndex<T>(xs: readonly T[], p: (x: T) => boolean): number {
+  for (let i = xs.length - 1; i >= 0; i--) if (p(xs[i])) return i;
+  return -1;
+}
+
+function applyLock(s: AState, api: LockApiEntry, args: Node[], site: Node, ctx: WalkCtx, guard: boolean): AState {
+  const classes = lockClassesFor(api, args, ctx);
+  if (api.op === 'release') {
+    let held = s.held;
+    for (const { cls } of classes) {
+      const i = lastIndex(held, (h) => h.cls === cls);
+      if (i >= 0) held = held.filter((_, j) => j !== i);
+    }
+    return held === s.held ? s : { ...s, held };
+  }
+  if (api.op !== 'acquire' && api.op !== 'trylock') return s;
+  const add: HeldLock[] = classes.map((c) => ({
+    cls: c.cls, kind: api.kind, read: c.read, atomic: api.atomic,
+    irqsOff: !!api.irqsOff, api: api.name, site: span(site), ...(guard ? { guard: true } : {}),
+  }));
+  return { ...s, held: [...s.held, ...add] };
+}
+
+/** Lock classes an API call names: one, or several for flag-selected APIs such as xfs_ilock(ip, A|B). */
+function lockClassesFor(api: LockApiEntry, args: Node[], ctx: WalkCtx): { cls: string; read: boolean }[] {
+  if (api.flagsArg !== undefined) {
+    const flags = args[api.flagsArg]?.text ?? '';
+    const out: { cls: string; read: boolean }[] = [];
+    for (const lf of ctx.kb.lockFlags(api.name)) {
+      if (new RegExp(`\\b${lf.flag}\\b`).test(flags)) {
+        out.push({ cls: lockClassName(lf.classTemplate, api.lockArg === null ? undefined : args[api.lockArg], ctx.types), read: lf.read });
+      }
+    }
+    if (out.length) return out;
+  }
+  const arg = api.lockArg === null ? undefined : args[api.lockArg];
+  return [{ cls: lockClassName(api.classTemplate, arg, ctx.types), read: !!api.read }];
+}
+
+function applyScopeApi(s: AState, op: 'save' | 'restore', api: { name: string; flags: PfFlag[] | 'arg'; family: string; cookieArg?: number }, call: Node, ctx: WalkCtx): AState {
+  const args = callArgs(call);
+  if (op === 'save') {
+    const flags: PfFlag[] = api.flags === 'arg' ? parsePfFlags(args[0]?.text ?? '') : api.flags;
+    const { storage, cookie } = cookieOf(call, ctx);
+    const frame: ScopeFrame = { flags, family: api.family, api: api.name, site: span(call), storage, cookie };
+    return { ...s, scopes: [...s.scopes, frame] };
+  }
+  const cookieNode = args[api.cookieArg ?? 0];
+  const cookie = cookieNode ? normalise(cookieNode.text) : '';
+  const idx = lastIndex(s.scopes, (f) => f.cookie === cookie && !f.family.startsWith('trans:'));
+  if (idx < 0) {
+    // A cookie kept in an object is opened elsewhere (a scope closer): interprocedural, not a finding here.
+    const isLocal = ctx.types.has(cookie) && !ctx.params.has(cookie);
+    if (isLocal && ctx.recording) {
+      const open = lastIndex(s.scopes, (f) => f.storage === 'local');
+      ctx.run.scopeEvents.push(open >= 0
+        ? { kind: 'restore-wrong-cookie', call: span(call), api: api.name, cookie, inner: s.scopes[open] }
+        : { kind: 'restore-without-save', call: span(call), api: api.name, cookie });
+    }
+    return s;
+  }
+  const frame = s.scopes[idx];
+  if (ctx.recording) {
+    const innermost = lastIndex(s.scopes, (f) => !f.family.startsWith('trans:'));
+    if (innermost !== idx) {
+      ctx.run.scopeEvents.push({ kind: 'restore-out-of-order', call: span(call), api: api.name, cookie, save: frame, inner: s.scopes[innermost] });
+    }
+    if (frame.family !== api.family && api.family !== 'flags' && frame.family !== 'flags') {
+      ctx.run.scopeEvents.push({ kind: 'restore-mixed-family', call: span(call), api: api.name, cookie, save: frame });
+    } else if ((api.family === 'flags') !== (frame.family === 'flags')) {
+      ctx.run.scopeEvents.push({ kind: 'restore-mixed-family', call: span(call), api: api.name, cookie, save: frame });
+    }
+  }
+  return { ...s, scopes: s.scopes.filter((_, i) => i !== idx) };
+}
+
+const PF_NAMES: PfFlag[] = ['PF_MEMALLOC_NOFS', 'PF_MEMALLOC_NOIO', 'PF_MEMALLOC_PIN', 'PF_MEMALLOC'];
+function parsePfFlags(text: string): PfFlag[] {
+  const out: PfFlag[] = [];
+  for (const m of text.matchAll(/\bPF_MEMALLOC(?:_NOFS|_NOIO|_PIN)?\b/g)) {
+    const f = m[0] as PfFlag;
+    if (PF_NAMES.includes(f) && !out.includes(f)) out.push(f);
+  }
+  return out;
+}
+
+function normalise(text: string): string {
+  return text.replace(/\s+/g, '');
+}
+
+/** Where the value of a save call goes: `x = save()`, `int x = save()`, `tp->t_pflags = save()`, `return save()`. */
+function cookieOf(call: Node, ctx: WalkCtx): { storage: ScopeFrame['storage']; cookie?: string } {
+  let p = call.parent;
+  while (p && (p.type === 'parenthesized_expression' || p.type === 'cast_expression')) p = p.parent;
+  if (!p) return { storage: 'discarded' };
+  if (p.type === 'init_declarator') {
+    const d = p.childForFieldName('declarator');
+    return { storage: 'local', cookie: d ? normalise(d.text) : undefined };
+  }
+  if (p.type === 'assignment_expression') {
+    const left = p.childForFieldName('left');
+    const text = left ? normalise(left.text) : '';
+    const isLocal = left?.type === 'identifier' && ctx.types.has(text) && !ctx.params.has(text);
+    return { storage: isLocal ? 'local' : 'object', cookie: text };
+  }
+  if (p.type === 'return_statement') return { storage: 'object', cookie: '<return>' };
+  if (p.type === 'expression_statement') return { storage: 'discarded' };
+  return { storage: 'object', cookie: normalise(p.text).slice(0, 80) };
+}
+
+function onAssign(n: Node, states: Counted[], ctx: WalkCtx): Counted[] {
+  const left = n.childForFieldName('left');
+  if (!left || left.type !== 'identifier' || !ctx.gfpLocals.has(left.text)) return states;
+  const op = n.childForFieldName('operator')?.text ?? n.child(1)?.text ?? '=';
+  const right = n.childForFieldName('right');
+  const name = left.text;
+  return flatMapStates(states, (s) => {
+    const env = gfpEnv(s, ctx);
+    const rv = evalGfp(right, env);
+    const cur = s.vars[name] ?? symbol(name, ctx.params.has(name) ? 'param' : 'unknown');
+    const values = rv.map((v) => {
+      if (op === '|=') return v.sym === undefined ? setBits(cur, v.set) : symbol(`${name} | ${v.sym}`, 'unknown');
+      if (op === '&=') {
+        // `gfp &= ~__GFP_FS` arrives here with v = ~bits as a known mask.
+        return v.sym === undefined ? clearBits(cur, ~v.set & 0x7fffffff) : symbol(`${name} & ${v.sym}`, 'unknown');
+      }
+      return v;
+    });
+    return values.map((v) => ({ ...s, vars: { ...s.vars, [name]: v } }));
+  });
+}
+
+function onInitDeclarator(n: Node, states: Counted[], ctx: WalkCtx): Counted[] {
+  const d = n.childForFieldName('declarator');
+  const v = n.childForFieldName('value');
+  if (!d || !v || d.type !== 'identifier' || !ctx.gfpLocals.has(d.text)) return states;
+  return flatMapStates(states, (s) => evalGfp(v, gfpEnv(s, ctx)).map((val) => ({ ...s, vars: { ...s.vars, [d.text]: val } })));
+}
+
+function flatMapStates(states: Counted[], f: (s: AState) => AState[]): Counted[] {
+  const out: Counted[] = [];
+  for (const c of states) {
+    const next = f(c.s);
+    // Each alternative value is a different path split; the count stays with each (paths are not multiplied here).
+    for (const s of next) out.push({ s, count: c.count });
+  }
+  return out;
+}
+
+function gfpEnv(s: AState, ctx: WalkCtx): GfpEnv {
+  return {
+    model: ctx.kb.gfp,
+    variable: (name) => s.vars[name],
+    isParam: (name) => ctx.params.has(name),
+  };
+}
+
+/** Branch assumptions: `if (mutex_trylock(&l))` holds the lock on the true edge, `if (!spin_trylock(&l))` on the false one. */
+function assume(s: AState, cond: Node, value: boolean, ctx: WalkCtx): AState {
+  let n: Node | null = cond;
+  while (n && n.type === 'parenthesized_expression') n = n.namedChild(0);
+  if (!n) return s;
+  if (n.type === 'unary_expression' && (n.childForFieldName('operator')?.text ?? n.child(0)?.text) === '!') {
+    const arg = n.childForFieldName('argument');
+    return arg ? assume(s, arg, !value, ctx) : s;
+  }
+  if (n.type === 'binary_expression') {
+    const op = n.childForFieldName('operator')?.text ?? n.child(1)?.text;
+    const l = n.childForFieldName('left');
+    const r = n.childForFieldName('right');
+    if (op === '&&' && value && l && r) return assume(assume(s, l, true, ctx), r, true, ctx);
+    if (op === '||' && !value && l && r) return assume(assume(s, l, false, ctx), r, false, ctx);
+    return s;
+  }
+  if (n.type === 'call_expression' && value) {
+    const name = calleeName(n);
+    const api = name ? ctx.kb.lock(name) : undefined;
+    if (api && api.op === 'trylock') return applyLock(s, api, callArgs(n), n, ctx, false);
+  }
+  return s;
+}
+
+function recordSite(call: Node, name: string, entry: NonNullable<ReturnType<KbView['allocator']>>, states: Counted[], ctx: WalkCtx) {
+  if (!ctx.recording) return;
+  const args = callArgs(call);
+  const m = ctx.kb.gfp;
+  let gfpNode: Node | undefined;
+  if (entry.gfpArg !== undefined) {
+    const idx = entry.gfpArg === 'last' ? args.length - 1 : entry.gfpArg;
+    gfpNode = args[idx];
+    if (entry.optional && entry.gfpArg === 'last' && args.length <= 1) gfpNode = undefined;
+  }
+  let site = ctx.siteIndex.get(call.startIndex);
+  if (!site) {
+    const callee = call.childForFieldName('function')!;
+    site = {
+      api: name, entry, function: ctx.run.fn.name, call: span(call), callee: span(callee),
+      gfpArg: gfpNode ? span(gfpNode) : undefined, literalText: gfpNode ? gfpNode.text : entry.implicit ?? '', paths: [], gfpNode, callNode: call,
+    };
+    ctx.siteIndex.set(call.startIndex, site);
+    ctx.run.sites.push(site);
+  }
+  for (const c of states) {
+    let literals: GfpVal[];
+    if (gfpNode) literals = evalGfp(gfpNode, gfpEnv(c.s, ctx));
+    else if (entry.implicit) literals = [known(m.lookup(entry.implicit) ?? 0)];
+    else literals = [symbol('?', 'unknown')];
+    for (const literal of literals) {
+      let v = literal;
+      const lookupAll = (names?: string[]) => (names ?? []).reduce((acc, b) => acc | (m.lookup(b) ?? 0), 0);
+      v = setBits(v, lookupAll(entry.adds));
+      v = clearBits(v, lookupAll(entry.clears));
+      if (entry.mapping) {
+        const mapArg = args[entry.mapping.arg];
+        const base = symbol(`mapping_gfp_mask(${mapArg ? mapArg.text : '?'})`, 'mapping');
+        v = entry.mapping.mode === 'mask' ? base : andVal(base, v);
+      }
+      const effective = applyScopeVal(v, scopeFlags(c.s), m);
+      site.paths.push({ ...pathFacts(c), literal, requested: v, effective });
+    }
+  }
+}

@@ -1,0 +1,35 @@
+// Lockdep-style lock class names from lock expressions and the declared types in scope:
+// `&ip->i_lock` with `struct xfs_inode *ip` → `&xfs_inode->i_lock`; `inode_lock(dir)` → `&inode->i_rwsem`;
+// a statically defined lock `&foo_lock` → `foo_lock` (lockdep prints the variable name for static keys).
+import type { Node } from 'web-tree-sitter';
+import type { VarDecl } from '../syntax/ast';
+
+export type TypeEnv = Map<string, VarDecl>;
+
+export function lockClassName(template: string | undefined, arg: Node | undefined, types: TypeEnv): string {
+  if (template !== undefined && !template.includes('{0}')) return template;
+  if (!arg) return template ? template.replace('{0}', '?') : '?';
+  const text = arg.text.replace(/\s+/g, '').replace(/\[[^\]]*\]/g, '');
+  if (template) return template.replace('{0}', objectBase(text, types));
+  if (text.startsWith('&')) {
+    const inner = text.slice(1).replace(/^\((.*)\)$/, '$1');
+    const m = /^([A-Za-z_]\w*)(.*)$/.exec(inner);
+    if (!m) return text;
+    const [, id, rest] = m;
+    if (rest === '') return types.has(id) ? `&${id}` : id;
+    return `&${typeName(id, types) ?? id}${rest}`;
+  }
+  return text;
+}
+
+/** The lockdep-style name of the object an expression points to: its struct tag when declared, else the text. */
+function objectBase(text: string, types: TypeEnv): string {
+  if (/^[A-Za-z_]\w*$/.test(text)) return typeName(text, types) ?? text;
+  return text;
+}
+
+function typeName(id: string, types: TypeEnv): string | undefined {
+  const d = types.get(id);
+  if (!d) return undefined;
+  return d.structTag ?? d.typedefName;
+}

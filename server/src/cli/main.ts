@@ -1,0 +1,205 @@
+// The `reclaim-lens` command line: the same ide/ core as the language server, files read from disk.
+// Exit codes (a contract): 0 clean, 1 findings (or a reachable deadlock for simulate), 2 usage or I/O error.
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+import { parseArgs } from 'node:util';
+import { initParser } from '../syntax/parser';
+import { decodeSource } from '../syntax/sourceFile';
+import { AnalysisHost } from '../ide/host';
+import { createKbProvider } from '../analysis/kbView';
+import { resolveKernelVersion } from '../io/kernelTree';
+import { findingsOf, renderFindingsText, renderSarif, renderSitesText, sitesOf, type AnalysedFile } from './output';
+import { runSimulate } from './simulate';
+
+const VERSION = '0.1.0';
+const HELP_BASE = 'https://github.com/reclaim-lens/reclaim-lens/blob/main/docs/checks/';
+const MAX_FILE_MB = 10;
+
+const USAGE = `usage: reclaim-lens <command> [options] PATH...
+
+commands:
+  check     report findings          [--root DIR] [--kernel-version V|auto] [--format text|json|sarif]
+  hints     every allocation site    [--root DIR] [--kernel-version V|auto] [--format text|json]
+            with literal and effective gfp mask
+  simulate  explore a deadlock model FILE.rlsim [--format text|json|svg|promela]
+  version   print the version
+
+exit status: 0 clean, 1 findings, 2 usage or I/O error`;
+
+export interface Io {
+  stdout(s: string): void;
+  stderr(s: string): void;
+  cwd: string;
+}
+
+class UsageError extends Error {}
+
+export async function main(argv: string[], io: Io): Promise<number> {
+  const [verb, ...rest] = argv;
+  try {
+    switch (verb) {
+      case 'check':
+      case 'hints':
+        return await analyseCommand(verb, rest, io);
+      case 'simulate':
+        return runSimulate(rest, { readFile: (p) => fs.readFileSync(path.resolve(io.cwd, p), 'utf8'), stdout: io.stdout, stderr: io.stderr });
+      case 'version':
+      case '--version':
+        io.stdout(`reclaim-lens ${VERSION}\n`);
+        return 0;
+      case 'help':
+      case '--help':
+      case '-h':
+        io.stdout(USAGE + '\n');
+        return 0;
+      case undefined:
+        io.stderr(USAGE + '\n');
+        return 2;
+      default:
+        throw new UsageError(`unknown command '${verb}'`);
+    }
+  } catch (e) {
+    if (e instanceof UsageError || (e instanceof TypeError && 'code' in e && String((e as { code: unknown }).code).startsWith('ERR_PARSE_ARGS'))) {
+      io.stderr(`reclaim-lens: ${e.message}\n${USAGE}\n`);
+      return 2;
+    }
+    io.stderr(`reclaim-lens: internal error: ${e instanceof Error ? e.stack ?? e.message : String(e)}\n`);
+    return 2;
+  }
+}
+
+async function analyseCommand(verb: 'check' | 'hints', args: string[], io: Io): Promise<number> {
+  const { values, positionals } = parseArgs({
+    args,
+    allowPositionals: true,
+    options: {
+      root: { type: 'string' },
+      'kernel-version': { type: 'string', default: 'auto' },
+      format: { type: 'string', default: 'text' },
+    },
+  });
+  const formats = verb === 'check' ? ['text', 'json', 'sarif'] : ['text', 'json'];
+  if (!formats.includes(values.format!)) throw new UsageError(`--format must be one of ${formats.join(', ')} for ${verb}`);
+  if (positionals.length === 0) throw new UsageError(`${verb} needs at least one PATH`);
+  const root = path.resolve(io.cwd, values.root ?? '.');
+  if (values.root !== undefined && !isDir(root)) {
+    io.stderr(`reclaim-lens: --root ${values.root}: not a directory\n`);
+    return 2;
+  }
+  const resolved = resolveKernelVersion(values['kernel-version']!, root);
+  if ('error' in resolved) {
+    io.stderr(`reclaim-lens: ${resolved.error}\n`);
+    return 2;
+  }
+  let ioError = false;
+  const files: string[] = [];
+  for (const p of positionals) {
+    const abs = path.resolve(io.cwd, p);
+    const err = collectFiles(abs, files, new Set());
+    if (err) {
+      io.stderr(`reclaim-lens: ${p}: ${err}\n`);
+      ioError = true;
+    }
+  }
+  const parser = await initParser();
+  const kb = createKbProvider();
+  const host = new AnalysisHost(parser, kb.view);
+  const analysed: AnalysedFile[] = [];
+  for (const abs of files) {
+    let bytes: Uint8Array;
+    try {
+      bytes = fs.readFileSync(abs);
+    } catch (e) {
+      io.stderr(`reclaim-lens: ${path.relative(io.cwd, abs)}: cannot read: ${(e as NodeJS.ErrnoException).code ?? e}\n`);
+      ioError = true;
+      continue;
+    }
+    const decoded = decodeSource(bytes, { maxBytes: MAX_FILE_MB * 1024 * 1024 });
+    const rel = path.relative(root, abs).split(path.sep).join('/');
+    if (decoded.problem) io.stderr(`reclaim-lens: ${rel}: ${decoded.problem}\n`);
+    if (decoded.text === undefined) continue;
+    const a = host.analyse(decoded.text, { kernelVersion: resolved.version, disabledChecks: [] }, (fn, e) => {
+      io.stderr(`reclaim-lens: ${rel}: ${fn}(): internal analysis error: ${e instanceof Error ? e.message : e}\n`);
+    });
+    analysed.push({ rel, text: decoded.text, facts: a.facts, kb: a.kb });
+  }
+  for (const p of kb.problems) io.stderr(`reclaim-lens: knowledge base: ${p}\n`);
+  if (verb === 'hints') {
+    const sites = sitesOf(analysed);
+    io.stdout(values.format === 'json' ? JSON.stringify({ kernelVersion: resolved.version, sites }, null, 2) + '\n' : renderSitesText(sites));
+    return ioError ? 2 : 0;
+  }
+  const findings = findingsOf(analysed);
+  if (values.format === 'json') io.stdout(JSON.stringify({ kernelVersion: resolved.version, findings }, null, 2) + '\n');
+  else if (values.format === 'sarif') io.stdout(renderSarif(findings, VERSION, HELP_BASE));
+  else io.stdout(renderFindingsText(findings));
+  if (ioError) return 2;
+  return findings.length ? 1 : 0;
+}
+
+function isDir(p: string): boolean {
+  try {
+    return fs.statSync(p).isDirectory();
+  } catch {
+    return false;
+  }
+}
+
+/** Collects .c and .h files below `abs` (sorted, symlink loops broken by real path); returns an error message. */
+function collectFiles(abs: string, out: string[], seen: Set<string>): string | undefined {
+  let st: fs.Stats;
+  try {
+    st = fs.statSync(abs);
+  } catch (e) {
+    const code = (e as NodeJS.ErrnoException).code;
+    return code === 'ENOENT' ? 'no such file or directory' : code === 'ELOOP' ? 'symbolic link loop' : `cannot access (${code})`;
+  }
+  if (st.isFile()) {
+    out.push(abs);
+    return undefined;
+  }
+  if (!st.isDirectory()) return 'not a regular file or directory';
+  let real: string;
+  try {
+    real = fs.realpathSync(abs);
+  } catch {
+    return 'cannot resolve path';
+  }
+  if (seen.has(real)) return undefined;
+  seen.add(real);
+  let entries: fs.Dirent[];
+  try {
+    entries = fs.readdirSync(abs, { withFileTypes: true });
+  } catch (e) {
+    return `cannot read directory (${(e as NodeJS.ErrnoException).code})`;
+  }
+  entries.sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
+  for (const d of entries) {
+    const p = path.join(abs, d.name);
+    if (d.isDirectory() || d.isSymbolicLink()) {
+      if (d.isSymbolicLink()) {
+        try {
+          if (!fs.statSync(p).isDirectory()) {
+            if (/\.[ch]$/.test(d.name)) out.push(p);
+            continue;
+          }
+        } catch {
+          continue; // dangling link or loop
+        }
+      }
+      if (d.name === '.git' || d.name === 'node_modules') continue;
+      collectFiles(p, out, seen);
+    } else if (d.isFile() && /\.[ch]$/.test(d.name)) {
+      out.push(p);
+    }
+  }
+  return undefined;
+}
+
+if (require.main === module) {
+  main(process.argv.slice(2), { stdout: (s) => process.stdout.write(s), stderr: (s) => process.stderr.write(s), cwd: process.cwd() }).then(
+    (code) => {
+      process.exitCode = code;
+    },
+  );
+}

@@ -1,0 +1,44 @@
+// The ide layer's own result shapes: editor terms (offsets, labels), no LSP types. lsp/toProto and the CLI render them.
+import type { Severity } from '../analysis/facts';
+
+export interface TextRange {
+  start: number;
+  end: number;
+}
+
+export interface InlayLabelPart {
+  text: string;
+  /** a place in the same file this part links to (the scope's save call) */
+  target?: TextRange;
+  tooltip?: string;
+}
+
+export interface InlayHint {
+  offset: number;
+  label: InlayLabelPart[];
+  paddingLeft: boolean;
+  paddingRight: boolean;
+}
+
+export interface HoverResult {
+  range: TextRange;
+  markdown: string;
+}
+
+export interface Diagnostic {
+  range: TextRange;
+  severity: Severity;
+  code: string;
+  message: string;
+  function: string;
+  related: { range: TextRange; message: string }[];
+}
+
+export interface InlayHintsConfig {
+  mode: 'changed' | 'all' | 'off';
+}
+
+export interface DiagnosticsConfig {
+  disabled: readonly string[];
+  minimumSeverity: Severity;
+}

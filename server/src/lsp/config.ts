@@ -1,0 +1,78 @@
+// The only reader of `workspace/configuration`: raw settings → typed, validated Config. A bad value is reported
+// (naming the key and the reason) and replaced by its default; it never throws.
+import type { Severity } from '../analysis/facts';
+
+export interface Config {
+  kernelVersion: string;
+  inlayHints: { mode: 'changed' | 'all' | 'off' };
+  diagnostics: { disabled: string[]; minimumSeverity: Severity };
+  maxFileSizeMB: number;
+  kernelRoot: string;
+  kbPaths: string[];
+  model: { loopbackNfs: boolean };
+}
+
+export const DEFAULT_CONFIG: Config = {
+  kernelVersion: 'auto',
+  inlayHints: { mode: 'changed' },
+  diagnostics: { disabled: [], minimumSeverity: 'hint' },
+  maxFileSizeMB: 10,
+  kernelRoot: '',
+  kbPaths: [],
+  model: { loopbackNfs: false },
+};
+
+const SEVERITIES: Severity[] = ['error', 'warning', 'information', 'hint'];
+
+/** Validates the `reclaimLens` section; returns the config and one message per rejected key. */
+export function parseConfig(raw: unknown): { config: Config; problems: string[] } {
+  const problems: string[] = [];
+  const c: Config = structuredClone(DEFAULT_CONFIG);
+  if (raw === null || raw === undefined) return { config: c, problems };
+  if (typeof raw !== 'object') return { config: c, problems: ['reclaimLens: settings must be an object; using defaults'] };
+  const r = raw as Record<string, unknown>;
+  const get = (key: string): unknown => key.split('.').reduce<unknown>((o, k) => (o && typeof o === 'object' ? (o as Record<string, unknown>)[k] : undefined), r);
+  const bad = (key: string, why: string, def: unknown) => problems.push(`reclaimLens.${key}: ${why}; using the default ${JSON.stringify(def)}`);
+
+  const kv = get('kernelVersion');
+  if (kv !== undefined) {
+    if (typeof kv === 'string' && (kv === 'auto' || /^\d+\.\d+(\.\d+)?$/.test(kv))) c.kernelVersion = kv;
+    else bad('kernelVersion', `${JSON.stringify(kv)} is not 'auto' or a version like 6.1 or 6.12.117`, c.kernelVersion);
+  }
+  const mode = get('inlayHints.mode');
+  if (mode !== undefined) {
+    if (mode === 'changed' || mode === 'all' || mode === 'off') c.inlayHints.mode = mode;
+    else bad('inlayHints.mode', `${JSON.stringify(mode)} is not one of changed, all, off`, c.inlayHints.mode);
+  }
+  const disabled = get('diagnostics.disabled');
+  if (disabled !== undefined) {
+    if (Array.isArray(disabled) && disabled.every((d) => typeof d === 'string')) c.diagnostics.disabled = disabled;
+    else bad('diagnostics.disabled', 'expected an array of check codes', c.diagnostics.disabled);
+  }
+  const sev = get('diagnostics.minimumSeverity');
+  if (sev !== undefined) {
+    if (typeof sev === 'string' && (SEVERITIES as string[]).includes(sev)) c.diagnostics.minimumSeverity = sev as Severity;
+    else bad('diagnostics.minimumSeverity', `${JSON.stringify(sev)} is not one of ${SEVERITIES.join(', ')}`, c.diagnostics.minimumSeverity);
+  }
+  const max = get('maxFileSizeMB');
+  if (max !== undefined) {
+    if (typeof max === 'number' && Number.isFinite(max) && max > 0 && max <= 1024) c.maxFileSizeMB = max;
+    else bad('maxFileSizeMB', `${JSON.stringify(max)} is not a number of megabytes between 0 and 1024`, c.maxFileSizeMB);
+  }
+  const root = get('kernel.root');
+  if (root !== undefined) {
+    if (typeof root === 'string') c.kernelRoot = root;
+    else bad('kernel.root', 'expected a path string', c.kernelRoot);
+  }
+  const kb = get('kb.paths');
+  if (kb !== undefined) {
+    if (Array.isArray(kb) && kb.every((d) => typeof d === 'string')) c.kbPaths = kb;
+    else bad('kb.paths', 'expected an array of file paths', c.kbPaths);
+  }
+  const nfs = get('model.loopbackNfs');
+  if (nfs !== undefined) {
+    if (typeof nfs === 'boolean') c.model.loopbackNfs = nfs;
+    else bad('model.loopbackNfs', 'expected true or false', c.model.loopbackNfs);
+  }
+  return { config: c, problems };
+}

@@ -1,0 +1,223 @@
+// The language server: wiring and conversion only. Every handler is isolated (a failure is logged, the request
+// answers null); analysis results come from ide/ and are converted in toProto.ts.
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+import { fileURLToPath, pathToFileURL } from 'node:url';
+import {
+  createConnection, DidChangeConfigurationNotification, ProposedFeatures, TextDocuments, TextDocumentSyncKind,
+  type Connection, type InitializeParams, type InitializeResult,
+} from 'vscode-languageserver/node';
+import { TextDocument } from 'vscode-languageserver-textdocument';
+import type { Parser } from 'web-tree-sitter';
+import { createKbProvider, type KbProvider } from '../analysis/kbView';
+import { diagnostics } from '../ide/diagnostics';
+import { AnalysisHost, type FileAnalysis } from '../ide/host';
+import { hover } from '../ide/hover';
+import { inlayHints } from '../ide/inlayHints';
+import { resolveKernelVersion } from '../io/kernelTree';
+import { initParser } from '../syntax/parser';
+import { parseConfig, type Config } from './config';
+import { StatusNotification, type StatusParams } from './protocol';
+import { toDiagnostic, toHover, toInlayHint } from './toProto';
+import { rlsimDiagnostics } from './rlsim';
+
+interface DocState {
+  version: number;
+  configKey: string;
+  analysis?: FileAnalysis;
+  /** why the file was not analysed (binary, too large) */
+  skipped?: string;
+}
+
+const DOCS_DIR = path.join(__dirname, '..', 'docs', 'checks');
+const HELP_BASE = 'https://github.com/reclaim-lens/reclaim-lens/blob/main/docs/checks/';
+
+/** Why an editor buffer is not analysed: binary content or over the size limit (never throws). */
+export function decodeProblem(text: string, maxChars: number): string | undefined {
+  if (text.slice(0, 8192).includes('\u0000')) return 'binary file, not analysed';
+  if (text.length > maxChars) return `file too large (${(text.length / 1048576).toFixed(1)} MB > limit ${(maxChars / 1048576).toFixed(0)} MB), not analysed`;
+  return undefined;
+}
+
+export function startServer(connection: Connection = createConnection(ProposedFeatures.all)): void {
+  const documents = new TextDocuments(TextDocument);
+  const states = new Map<string, DocState>();
+  const configs = new Map<string, Promise<Config>>();
+  const timers = new Map<string, NodeJS.Timeout>();
+  let parser: Parser | undefined;
+  let kb: KbProvider | undefined;
+  let host: AnalysisHost | undefined;
+  let canConfigure = false;
+  let canRefreshHints = false;
+  let rootPath: string | undefined;
+  const log = (msg: string) => connection.console.log(msg);
+  const helpHref = (code: string) => {
+    const local = path.join(DOCS_DIR, `${code}.md`);
+    return fs.existsSync(local) ? pathToFileURL(local).toString() : `${HELP_BASE}${code}.md`;
+  };
+
+  function isolate<P, R>(name: string, fn: (p: P) => R | Promise<R>): (p: P) => Promise<R | null> {
+    return async (p: P) => {
+      try {
+        return await fn(p);
+      } catch (e) {
+        connection.console.error(`${name} failed: ${e instanceof Error ? e.stack ?? e.message : String(e)}`);
+        return null;
+      }
+    };
+  }
+
+  const status = (s: Partial<StatusParams> & Pick<StatusParams, 'state' | 'message'>) => {
+    connection.sendNotification(StatusNotification.type, {
+      kernelVersion: '', files: states.size, sites: 0, findings: 0, lastAnalysisMs: 0, ...s,
+    });
+  };
+
+  async function configFor(uri: string): Promise<Config> {
+    let c = configs.get(uri);
+    if (!c) {
+      c = (async () => {
+        let raw: unknown;
+        if (canConfigure) raw = await connection.workspace.getConfiguration({ scopeUri: uri, section: 'reclaimLens' });
+        const { config, problems } = parseConfig(raw);
+        for (const p of problems) connection.window.showWarningMessage(`Reclaim Lens: ${p}`);
+        return config;
+      })();
+      configs.set(uri, c);
+    }
+    return c;
+  }
+
+  function kernelVersionFor(uri: string, config: Config): string {
+    let from: string | undefined;
+    try {
+      from = config.kernelRoot || (uri.startsWith('file:') ? path.dirname(fileURLToPath(uri)) : rootPath);
+    } catch {
+      from = rootPath;
+    }
+    const r = resolveKernelVersion(config.kernelVersion, from);
+    return 'error' in r ? '6.12' : r.version;
+  }
+
+  /** The analysis of the document's current version, computed now if needed. */
+  async function analysisOf(doc: TextDocument): Promise<{ st: DocState; config: Config } | undefined> {
+    if (!host) return undefined;
+    const config = await configFor(doc.uri);
+    const version = kernelVersionFor(doc.uri, config);
+    const configKey = `${version}|${config.diagnostics.disabled.join(',')}|${config.maxFileSizeMB}`;
+    const have = states.get(doc.uri);
+    if (have && have.version === doc.version && have.configKey === configKey) return { st: have, config };
+    const text = doc.getText();
+    const st: DocState = { version: doc.version, configKey };
+    const problem = decodeProblem(text, config.maxFileSizeMB * 1024 * 1024);
+    if (problem) st.skipped = problem;
+    else {
+      st.analysis = host.analyse(text, { kernelVersion: version, disabledChecks: config.diagnostics.disabled }, (fn, e) => {
+        connection.console.error(`${doc.uri}: ${fn}(): ${e instanceof Error ? e.stack ?? e.message : e}`);
+      });
+    }
+    states.set(doc.uri, st);
+    return { st, config };
+  }
+
+  async function publish(doc: TextDocument) {
+    if (doc.languageId === 'rlsim' || doc.uri.endsWith('.rlsim')) {
+      connection.sendDiagnostics({ uri: doc.uri, version: doc.version, diagnostics: rlsimDiagnostics(doc) });
+      return;
+    }
+    status({ state: 'analysing', message: `analysing ${path.basename(doc.uri)}` });
+    const r = await analysisOf(doc);
+    if (!r || documents.get(doc.uri)?.version !== doc.version) return; // stale: a newer version is on its way
+    const { st, config } = r;
+    if (st.skipped) {
+      connection.sendDiagnostics({
+        uri: doc.uri, version: doc.version,
+        diagnostics: [{ range: { start: { line: 0, character: 0 }, end: { line: 0, character: 0 } }, severity: 3, source: 'reclaim-lens', message: `Reclaim Lens: ${st.skipped}` }],
+      });
+      status({ state: 'ready', message: st.skipped });
+      return;
+    }
+    const a = st.analysis!;
+    const diags = diagnostics(a.facts, config.diagnostics).map((d) => toDiagnostic(d, doc, helpHref));
+    connection.sendDiagnostics({ uri: doc.uri, version: doc.version, diagnostics: diags });
+    if (canRefreshHints) void connection.languages.inlayHint.refresh().catch(() => undefined);
+    const sites = a.facts.functions.reduce((n, f) => n + f.sites.length, 0);
+    for (const p of a.facts.problems) log(`${doc.uri}: ${p}`);
+    status({
+      state: 'ready', kernelVersion: kernelVersionFor(doc.uri, config), sites, findings: diags.length, lastAnalysisMs: Math.round(a.ms),
+      message: `${sites} allocation site${sites === 1 ? '' : 's'}, ${diags.length} finding${diags.length === 1 ? '' : 's'} (${Math.round(a.ms)} ms)`,
+    });
+  }
+
+  function schedule(doc: TextDocument, delay: number) {
+    clearTimeout(timers.get(doc.uri));
+    timers.set(doc.uri, setTimeout(() => {
+      timers.delete(doc.uri);
+      const current = documents.get(doc.uri);
+      if (current) publish(current).catch((e) => connection.console.error(`analysis failed: ${e instanceof Error ? e.stack : e}`));
+    }, delay));
+  }
+
+  connection.onInitialize(async (params: InitializeParams): Promise<InitializeResult> => {
+    canConfigure = !!params.capabilities.workspace?.configuration;
+    canRefreshHints = !!params.capabilities.workspace?.inlayHint?.refreshSupport;
+    const folder = params.workspaceFolders?.[0]?.uri ?? params.rootUri ?? undefined;
+    try {
+      rootPath = folder ? fileURLToPath(folder) : undefined;
+    } catch {
+      rootPath = undefined;
+    }
+    parser = await initParser();
+    kb = createKbProvider();
+    host = new AnalysisHost(parser, kb.view);
+    return {
+      capabilities: {
+        textDocumentSync: TextDocumentSyncKind.Incremental,
+        inlayHintProvider: { resolveProvider: false },
+        hoverProvider: true,
+      },
+      serverInfo: { name: 'reclaim-lens', version: '0.1.0' },
+    };
+  });
+
+  connection.onInitialized(() => {
+    if (canConfigure) void connection.client.register(DidChangeConfigurationNotification.type, { section: 'reclaimLens' });
+    for (const p of kb?.problems ?? []) connection.window.showWarningMessage(`Reclaim Lens: knowledge base: ${p}`);
+    status({ state: 'ready', message: 'ready' });
+  });
+
+  connection.onDidChangeConfiguration(() => {
+    configs.clear();
+    for (const doc of documents.all()) schedule(doc, 0);
+  });
+
+  documents.onDidOpen((e) => schedule(e.document, 0));
+  documents.onDidChangeContent((e) => schedule(e.document, 150));
+  documents.onDidClose((e) => {
+    clearTimeout(timers.get(e.document.uri));
+    states.delete(e.document.uri);
+    configs.delete(e.document.uri);
+    connection.sendDiagnostics({ uri: e.document.uri, diagnostics: [] });
+  });
+
+  connection.languages.inlayHint.on(isolate('inlayHint', async (p) => {
+    const doc = documents.get(p.textDocument.uri);
+    if (!doc || doc.uri.endsWith('.rlsim')) return null;
+    const r = await analysisOf(doc);
+    if (!r?.st.analysis) return [];
+    const range = { start: doc.offsetAt(p.range.start), end: doc.offsetAt(p.range.end) };
+    return inlayHints(r.st.analysis.facts, range, r.config.inlayHints, r.st.analysis.kb.gfp).map((h) => toInlayHint(h, doc));
+  }));
+
+  connection.onHover(isolate('hover', async (p) => {
+    const doc = documents.get(p.textDocument.uri);
+    if (!doc || doc.uri.endsWith('.rlsim')) return null;
+    const r = await analysisOf(doc);
+    if (!r?.st.analysis) return null;
+    const h = hover(r.st.analysis.facts, r.st.analysis.text, doc.offsetAt(p.position), r.st.analysis.kb.gfp);
+    return h ? toHover(h, doc) : null;
+  }));
+
+  documents.listen(connection);
+  connection.listen();
+}

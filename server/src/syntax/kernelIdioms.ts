@@ -1,0 +1,899 @@
+// Kernel idioms that tree-sitter-c cannot parse as written, rewritten so that it can.
+//
+// preprocessKernelC(text) returns a text of exactly the same length, with every newline in place, so that every
+// offset and every line/column computed on the rewritten text is valid on the original one.
+// Each change is reported as a Rewrite so that later layers can still read what was there (lock annotations,
+// scoped_guard() arguments, DEFINE_*() invocations, SYSCALL_DEFINEn() names).
+//
+// The rewriter is driven by a small C lexer that skips comments, string and character literals, and treats
+// preprocessor lines (with their backslash continuations) as opaque: the body of a #define is never rewritten,
+// because a macro definition is not code (tree-sitter keeps it as a preproc_arg and we keep it verbatim).
+// `#if 0` groups are blanked (newlines kept), like the compiler and ctags do: they often hold text that is not C.
+// `#else`/`#elif` groups of `#if 0` are kept.
+//
+// What is rewritten (all same-length replacements):
+//   - annotation and attribute macros from ANNOTATION_MACROS (and the prefixes in ANNOTATION_PREFIXES) are
+//     replaced by spaces together with their parenthesised arguments, wherever they occur in code;
+//   - lock annotations (__acquires/__releases/__must_hold…) likewise, recorded as 'lock-annotation' with args;
+//   - an iterator macro in statement position inside a function body, `IDENT(args) {` or `IDENT(args) stmt`,
+//     gets its name replaced by `while` (or `if` for names shorter than 5 characters) so that tree-sitter builds
+//     a while_statement whose body is the macro's body; scoped_guard()/scoped_cond_guard()/scoped_class() are
+//     the same shape and are recorded as 'scoped-guard' (a lock scope for the analysis);
+//   - SYSCALL_DEFINEn(name, t1, a1, …) { becomes `long            name( t1  a1, …) {` (COMPAT_ likewise);
+//     SYSCALL_DEFINE0(name) becomes `long           name()` (the name moves one column left there);
+//   - top-level invocations that are not declarations tree-sitter understands (DEFINE_*(), EXPORT_SYMBOL*(),
+//     module_init(), MODULE_*(), *_initcall(), TRACE_EVENT() and the other entries of TOP_LEVEL_MACROS, plus any
+//     all-caps function-like macro at the start of a top-level item not followed by `{`) are blanked with their
+//     `;` and a preceding `static`/`extern`, and recorded as 'define' with their args;
+//   - GNU case ranges `case A ... B:` lose the `... B` part ('other', macro 'case-range');
+//   - a type given as a macro argument, `container_of(p, struct foo, m)`, loses its `struct`/`union`/`enum`
+//     keyword so that the argument is an expression ('other', macro = the callee).
+//
+// Pure: no IO, no tree-sitter.
+
+export type RewriteKind = 'annotation' | 'lock-annotation' | 'iterator' | 'scoped-guard' | 'syscall' | 'define' | 'other';
+
+export interface RewriteArg {
+  /** The argument's text in the original source, trimmed. */
+  text: string;
+  start: number;
+  end: number;
+}
+
+export interface Rewrite {
+  /** Range of the original text the rewrite covers (some characters inside may be unchanged). */
+  start: number;
+  end: number;
+  kind: RewriteKind;
+  /** The macro name as written, or '#if 0', 'case-range'. */
+  macro: string;
+  /** Top-level comma-separated arguments of the macro invocation, in the original text. */
+  args?: RewriteArg[];
+}
+
+export interface PreprocessResult {
+  text: string;
+  rewrites: Rewrite[];
+}
+
+type ArgsMode = 'none' | 'required' | 'optional';
+
+interface MacroSpec {
+  kind: 'annotation' | 'lock-annotation';
+  args: ArgsMode;
+}
+
+const A0: MacroSpec = { kind: 'annotation', args: 'none' };
+const A1: MacroSpec = { kind: 'annotation', args: 'required' };
+const AOPT: MacroSpec = { kind: 'annotation', args: 'optional' };
+const L1: MacroSpec = { kind: 'lock-annotation', args: 'required' };
+
+/**
+ * Attribute and annotation macros, blanked with their arguments wherever they appear in code.
+ * Sources (linux-source-6.12): include/linux/compiler_types.h (C), compiler_attributes.h (CA), compiler.h (CO),
+ * init.h (I), cache.h (CH), linkage.h (LK), kprobes.h (K), cleanup.h (CL), sched/debug.h (S), random.h (R),
+ * slab.h (SL), compiler-context-analysis.h / compiler_types.h for the sparse lock contexts (LC), cpu.h (CPU),
+ * percpu-defs.h (P), export.h (E), btf.h (B), uaccess.h/types.h (T).
+ */
+export const ANNOTATION_MACROS: Readonly<Record<string, MacroSpec>> = {
+  // GNU attribute syntax itself (C)
+  __attribute__: A1, __attribute: A1, __declspec: A1,
+  // sparse address spaces and checks (C, T)
+  __user: A0, __kernel: A0, __iomem: A0, __rcu: A0, __percpu: A0, __force: A0, __bitwise: A0, __bitwise__: A0,
+  __nocast: A0, __safe: A0, __private: A0, __must_check: A0, __kernel_ulong_t_unused: A0, __data_racy: A0,
+  __user_ptr: A0, __percpu_qual: A0,
+  // inlining, placement, linkage (CA, C, LK, CO)
+  __always_inline: A0, __inline_maybe_unused: A0, __gnu_inline: A0, noinline: A0, noinline_for_stack: A0,
+  __noinline: A0, __flatten: A0, __cold: A0, __hot: A0, __used: A0, __always_used: A0, __always_unused: A0,
+  __maybe_unused: A0, __weak: A0, __visible: A0, asmlinkage: A0, notrace: A0, noinstr: A0, __noreturn: A0,
+  __pure: A0, __attribute_const__: A0, __malloc: A0, __packed: A0, __naked: A0, __noclone: A0, __noipa: A0,
+  __nocfi: A0, __noscs: A0, __no_kcsan: A0, __no_profile: A0, __no_sanitize_address: A0, __no_sanitize_thread: A0,
+  __no_sanitize_undefined: A0, __no_sanitize_or_inline: A0, __no_kasan_or_inline: A0, __no_stack_protector: A0,
+  __disable_sanitizer_instrumentation: A0, __no_caller_saved_registers: A0, __noinitretpoline: A0,
+  __preserve_most: A0, __retain: A0, __nonstring: A0, __uninitialized: A0, __designated_init: A0,
+  __randomize_layout: A0, __no_randomize_layout: A0, __latent_entropy: A0, __deprecated: A0, __fix_address: A0,
+  __function_aligned: A0, __overloadable: A0, __annotate_jump_table: A0, __signed_wrap: A0, __cpuidle: A0,
+  __sched: A0, __kprobes: A0, __nocapture: A0, __noendbr: A0, __naked_fn: A0, __no_reorder: A0,
+  __assume_kmalloc_alignment: A0, __assume_slab_alignment: A0, __assume_page_alignment: A0,
+  __aligned_largest: A0, __nosavedata: A0, __alloc_func: A0, __free_func: A0, __bpf_kfunc: A0,
+  __must_hold_rcu: A0, __ksym: A0, __weak_alias: A0, __no_instrument: A0, __inline_hint: A0,
+  // attribute macros with arguments (CA, C, CL, SL)
+  __printf: A1, __scanf: A1, __aligned: A1, __alloc_size: A1, __realloc_size: A1, __counted_by: A1,
+  __counted_by_le: A1, __counted_by_be: A1, __section: A1, __alias: A1, __copy: A1, __mode: A1,
+  __cleanup: A1, __free: A1, __assume_aligned: A1, __compiletime_error: A1, __compiletime_warning: A1,
+  __diagnose_as: A1, __noinstr_section: A1, __pass_object_size: A1, __pass_dynamic_object_size: A1,
+  __nonnull: AOPT, __nonstring_array: A0, __cacheline_group_begin: A1, __cacheline_group_end: A1,
+  __cacheline_group_begin_aligned: A1, __cacheline_group_end_aligned: A1, __ADDRESSABLE: A1,
+  // section placement (I, CPU, P)
+  __init: A0, __exit: A0, __initdata: A0, __exitdata: A0, __initconst: A0, __meminit: A0, __meminitdata: A0,
+  __meminitconst: A0, __ref: A0, __refdata: A0, __refconst: A0, __init_or_module: A0, __initdata_or_module: A0,
+  __read_mostly: A0, __ro_after_init: A0, __exit_call: A0, __exitused: A0, __cpuinit: A0, __cpuinitdata: A0,
+  __page_aligned_bss: A0, __page_aligned_data: A0, __nosave: A0, __head: A0, __init_memblock: A0,
+  __initdata_memblock: A0, __lsm_ro_after_init: A0, __kfence_pool_attrs: A0, __percpu_attrs: A0,
+  // sparse lock contexts (LC): blanked, arguments kept for the lock analysis
+  __acquires: L1, __releases: L1, __must_hold: L1, __cond_acquires: L1, __cond_releases: L1,
+  __acquires_shared: L1, __releases_shared: L1, __must_hold_shared: L1, __cond_acquires_shared: L1,
+};
+
+/** Annotations that make a function inline (include/linux/compiler_types.h, compiler_attributes.h). */
+export const INLINE_ANNOTATIONS: ReadonlySet<string> = new Set(['__always_inline', '__inline_maybe_unused', '__gnu_inline']);
+
+/** Identifier prefixes blanked like ANNOTATION_MACROS entries (include/linux/cache.h: the cacheline family). */
+export const ANNOTATION_PREFIXES: readonly { prefix: string; spec: MacroSpec }[] = [
+  { prefix: '____cacheline_', spec: A0 },
+  { prefix: '__cacheline_aligned', spec: A0 },
+  { prefix: '__cacheline_internodealigned', spec: A0 },
+];
+
+/** Iterator-shaped macros that open a lock scope (include/linux/cleanup.h). */
+export const SCOPED_GUARD_MACROS: ReadonlySet<string> = new Set(['scoped_guard', 'scoped_cond_guard', 'scoped_class']);
+
+/**
+ * Function-like macros that define functions (include/linux/syscalls.h, include/linux/compat.h).
+ * The function is named prefix + first argument.
+ */
+export const SYSCALL_MACROS: readonly { pattern: RegExp; prefix: string }[] = [
+  { pattern: /^SYSCALL_DEFINE[0-6]$/, prefix: 'sys_' },
+  { pattern: /^COMPAT_SYSCALL_DEFINE[0-6]$/, prefix: 'compat_sys_' },
+];
+
+/**
+ * Top-level invocations blanked as 'define' (their arguments are kept in the Rewrite).
+ * Sources: include/linux/export.h (EXPORT_SYMBOL*), module.h (module_init/exit, MODULE_*), moduleparam.h
+ * (module_param*, core_param), init.h (*_initcall, __setup, early_param), tracepoint.h and trace/define_trace.h
+ * (TRACE_EVENT, DECLARE_EVENT_CLASS, DEFINE_EVENT…), cleanup.h (DEFINE_GUARD, DEFINE_FREE, DEFINE_CLASS…),
+ * percpu-defs.h (DEFINE_PER_CPU*), jump_label.h (DEFINE_STATIC_KEY_*), error-injection.h, kprobes.h
+ * (NOKPROBE_SYMBOL), objtool.h (STACK_FRAME_NON_STANDARD), lsm_hooks.h (LSM_HOOK). Any all-caps function-like
+ * macro at the start of a top-level item is blanked too (see the module header).
+ */
+export const TOP_LEVEL_MACROS: readonly RegExp[] = [
+  /^module_(init|exit|param\w*|driver|platform_driver|misc_device|usb_driver|pci_driver|i2c_driver)$/,
+  /^(early|late|core|postcore|arch|subsys|fs|rootfs|device|pure|console|security)_initcall(_sync)?$/,
+  /^(__setup|__setup_param|early_param|early_param_on_off|core_param|core_param_unsafe|postcore_param)$/,
+  /^(__initcall|__exitcall|cond_syscall|device_initcall|security_initcall|arch_param_cb)$/,
+  /^(fs_param_\w+|__module_param_call|module_param_call|module_param_named\w*|module_param_cb\w*)$/,
+  /^(device_param_cb|__MODULE_INFO|__exitcall)$/,
+];
+
+const C_KEYWORDS: ReadonlySet<string> = new Set([
+  'auto', 'break', 'case', 'char', 'const', 'continue', 'default', 'do', 'double', 'else', 'enum', 'extern',
+  'float', 'for', 'goto', 'if', 'inline', 'int', 'long', 'register', 'restrict', 'return', 'short', 'signed',
+  'sizeof', 'static', 'struct', 'switch', 'typedef', 'union', 'unsigned', 'void', 'volatile', 'while', '_Bool',
+  '_Complex', '_Alignas', '_Alignof', '_Atomic', '_Generic', '_Noreturn', '_Static_assert', '_Thread_local',
+  'asm', '__asm__', '__asm', 'typeof', '__typeof__', '__typeof', '__inline', '__inline__', '__volatile__',
+  '__volatile', '__restrict', '__restrict__', '__extension__', '__alignof__', '__alignof', 'alignof',
+  'offsetof', '__builtin_offsetof', '__builtin_va_arg', 'static_assert', '__label__', '__auto_type',
+  'defined', '__const', '__const__', '__signed__', '__signed', 'signed',
+]);
+
+/** Keywords that start a declaration: never the body of an iterator macro. */
+const DECL_KEYWORDS: ReadonlySet<string> = new Set([
+  'auto', 'char', 'const', 'double', 'enum', 'extern', 'float', 'inline', 'int', 'long', 'register', 'restrict',
+  'short', 'signed', 'static', 'struct', 'typedef', 'union', 'unsigned', 'void', 'volatile', '_Bool', '_Atomic',
+  '_Alignas', '_Thread_local', 'typeof', '__typeof__', '__auto_type', '_Static_assert', 'static_assert',
+]);
+
+/** Keywords that can start the single-statement body of an iterator macro. */
+const STMT_KEYWORDS: ReadonlySet<string> = new Set([
+  'if', 'for', 'while', 'do', 'switch', 'return', 'break', 'continue', 'goto',
+]);
+
+const CONTROL_KEYWORDS: ReadonlySet<string> = new Set(['if', 'while', 'for', 'switch']);
+
+// ---------------------------------------------------------------------------------------------------------------
+// Lexer
+
+const enum T {
+  Ident,
+  Punct,
+  Number,
+  String,
+  Char,
+}
+
+interface Tok {
+  t: T;
+  start: number;
+  end: number;
+  /** Identifier or punctuator text; empty for literals and numbers. */
+  s: string;
+}
+
+interface Directive {
+  start: number;
+  end: number;
+  name: string;
+  rest: string;
+}
+
+function isIdentStart(c: number): boolean {
+  return (c >= 97 && c <= 122) || (c >= 65 && c <= 90) || c === 95 || c === 36;
+}
+
+function isIdentChar(c: number): boolean {
+  return isIdentStart(c) || (c >= 48 && c <= 57);
+}
+
+function isDigit(c: number): boolean {
+  return c >= 48 && c <= 57;
+}
+
+/** End of a block comment starting at i (`/*`), or text length when unterminated. */
+function skipBlockComment(text: string, i: number): number {
+  const close = text.indexOf('*/', i + 2);
+  return close < 0 ? text.length : close + 2;
+}
+
+/** End of a line comment starting at i, honouring backslash-newline continuations; stops before the newline. */
+function skipLineComment(text: string, i: number): number {
+  let j = i + 2;
+  for (;;) {
+    const nl = text.indexOf('\n', j);
+    if (nl < 0) return text.length;
+    let k = nl - 1;
+    if (k >= 0 && text.charCodeAt(k) === 13) k--;
+    if (k >= j && text.charCodeAt(k) === 92) {
+      j = nl + 1;
+      continue;
+    }
+    return nl;
+  }
+}
+
+/** End of a quoted literal starting at i (the quote); an unescaped newline ends an unterminated literal. */
+function skipQuoted(text: string, i: number, quote: number): number {
+  let j = i + 1;
+  const n = text.length;
+  while (j < n) {
+    const c = text.charCodeAt(j);
+    if (c === 92) {
+      j += 2;
+      continue;
+    }
+    if (c === quote) return j + 1;
+    if (c === 10) return j;
+    j++;
+  }
+  return n;
+}
+
+const PUNCT3 = new Set(['...', '<<=', '>>=']);
+const PUNCT2 = new Set(['->', '++', '--', '<<', '>>', '<=', '>=', '==', '!=', '&&', '||', '+=', '-=', '*=', '/=',
+  '%=', '&=', '^=', '|=', '##']);
+
+interface Lexed {
+  toks: Tok[];
+  directives: Directive[];
+  /** Regions blanked because they are inside `#if 0`: [start, end) pairs. */
+  if0: [number, number][];
+}
+
+function lex(text: string): Lexed {
+  const toks: Tok[] = [];
+  const directives: Directive[] = [];
+  const if0: [number, number][] = [];
+  const n = text.length;
+  let i = 0;
+  let lineStart = true;
+  // `#if 0` skipping: depth of nested conditionals inside the skipped group, start of the blanked region.
+  let skipping = false;
+  let skipDepth = 0;
+  let skipFrom = 0;
+  while (i < n) {
+    const c = text.charCodeAt(i);
+    if (c === 10) {
+      lineStart = true;
+      i++;
+      continue;
+    }
+    if (c === 32 || c === 9 || c === 13 || c === 12 || c === 11) {
+      i++;
+      continue;
+    }
+    if (c === 92 && (text.charCodeAt(i + 1) === 10 || (text.charCodeAt(i + 1) === 13 && text.charCodeAt(i + 2) === 10))) {
+      i += text.charCodeAt(i + 1) === 10 ? 2 : 3;
+      continue;
+    }
+    if (c === 47 && text.charCodeAt(i + 1) === 42) {
+      i = skipBlockComment(text, i);
+      continue;
+    }
+    if (c === 47 && text.charCodeAt(i + 1) === 47) {
+      i = skipLineComment(text, i);
+      continue;
+    }
+    if (c === 35 && lineStart) {
+      const d = readDirective(text, i);
+      i = d.end;
+      if (skipping) {
+        if (d.name === 'if' || d.name === 'ifdef' || d.name === 'ifndef') skipDepth++;
+        else if (d.name === 'endif') {
+          if (skipDepth === 0) {
+            skipping = false;
+            if0.push([skipFrom, d.start]);
+          } else skipDepth--;
+        } else if ((d.name === 'else' || d.name === 'elif' || d.name === 'elifdef' || d.name === 'elifndef') && skipDepth === 0) {
+          skipping = false;
+          if0.push([skipFrom, d.start]);
+        }
+        directives.push(d);
+        continue;
+      }
+      if (d.name === 'if' && /^0\s*$/.test(d.rest)) {
+        skipping = true;
+        skipDepth = 0;
+        skipFrom = d.end;
+      }
+      directives.push(d);
+      continue;
+    }
+    lineStart = false;
+    let tok: Tok;
+    if (isIdentStart(c)) {
+      let j = i + 1;
+      while (j < n && isIdentChar(text.charCodeAt(j))) j++;
+      const q = text.charCodeAt(j);
+      const word = text.slice(i, j);
+      if ((q === 34 || q === 39) && (word === 'L' || word === 'u' || word === 'U' || word === 'u8')) {
+        const end = skipQuoted(text, j, q);
+        tok = { t: q === 34 ? T.String : T.Char, start: i, end, s: '' };
+      } else {
+        tok = { t: T.Ident, start: i, end: j, s: word };
+      }
+    } else if (isDigit(c) || (c === 46 && isDigit(text.charCodeAt(i + 1)))) {
+      let j = i + 1;
+      while (j < n) {
+        const d = text.charCodeAt(j);
+        if (isIdentChar(d) || d === 46) j++;
+        else if ((d === 43 || d === 45) && /[eEpP]/.test(text[j - 1])) j++;
+        else if (d === 39 && isIdentChar(text.charCodeAt(j + 1))) j++;
+        else break;
+      }
+      tok = { t: T.Number, start: i, end: j, s: '' };
+    } else if (c === 34 || c === 39) {
+      tok = { t: c === 34 ? T.String : T.Char, start: i, end: skipQuoted(text, i, c), s: '' };
+    } else {
+      const three = text.slice(i, i + 3);
+      const two = text.slice(i, i + 2);
+      const s = PUNCT3.has(three) ? three : PUNCT2.has(two) ? two : text[i];
+      tok = { t: T.Punct, start: i, end: i + s.length, s };
+    }
+    i = tok.end;
+    if (!skipping) toks.push(tok);
+  }
+  if (skipping) if0.push([skipFrom, n]);
+  return { toks, directives, if0 };
+}
+
+/** A preprocessor line from `#` through its last continued line (the newline itself is not included). */
+function readDirective(text: string, i: number): Directive {
+  const n = text.length;
+  let j = i + 1;
+  while (j < n) {
+    const c = text.charCodeAt(j);
+    if (c === 10) break;
+    if (c === 92 && (text.charCodeAt(j + 1) === 10 || (text.charCodeAt(j + 1) === 13 && text.charCodeAt(j + 2) === 10))) {
+      j += text.charCodeAt(j + 1) === 10 ? 2 : 3;
+      continue;
+    }
+    if (c === 47 && text.charCodeAt(j + 1) === 42) {
+      j = skipBlockComment(text, j);
+      continue;
+    }
+    if (c === 47 && text.charCodeAt(j + 1) === 47) {
+      j = skipLineComment(text, j);
+      continue;
+    }
+    if (c === 34 || c === 39) {
+      j = skipQuoted(text, j, c);
+      continue;
+    }
+    j++;
+  }
+  const m = /^#\s*([A-Za-z_]*)/.exec(text.slice(i, Math.min(j, i + 64)));
+  const name = m ? m[1] : '';
+  const restStart = i + (m ? m[0].length : 1);
+  const rest = text.slice(restStart, j).replace(/\/\*[\s\S]*?\*\/|\/\/.*$/g, ' ').replace(/\\\r?\n/g, ' ').trim();
+  return { start: i, end: j, name, rest };
+}
+
+// ---------------------------------------------------------------------------------------------------------------
+// Rewriter
+
+const enum F {
+  /** A function body. */
+  Function,
+  /** A compound statement or a statement expression inside a function. */
+  Block,
+  /** struct/union/enum body, initializer list, compound literal. */
+  Aggregate,
+  /** Parentheses of if/while/for/switch or of an iterator macro. */
+  Control,
+  /** Parentheses of a call or macro invocation (opener preceded by an identifier). */
+  Call,
+  /** Any other parentheses or brackets. */
+  Group,
+}
+
+interface Frame {
+  f: F;
+  /** Index of the opening token. */
+  open: number;
+  /** For Block/Function frames: pending `?` of a conditional expression in the current statement. */
+  questions: number;
+  /** For Call frames: the callee identifier. */
+  callee?: string;
+}
+
+class Patcher {
+  private readonly patches: { start: number; text: string }[] = [];
+  constructor(private readonly source: string) {}
+
+  blank(start: number, end: number): void {
+    if (end <= start) return;
+    const slice = this.source.slice(start, end);
+    this.patches.push({ start, text: slice.replace(/[^\r\n]/g, ' ') });
+  }
+
+  put(start: number, text: string): void {
+    this.patches.push({ start, text });
+  }
+
+  apply(): string {
+    if (this.patches.length === 0) return this.source;
+    this.patches.sort((a, b) => a.start - b.start);
+    const out: string[] = [];
+    let at = 0;
+    for (const p of this.patches) {
+      if (p.start < at) continue; // overlapping patch: the first one wins (never expected)
+      out.push(this.source.slice(at, p.start), p.text);
+      at = p.start + p.text.length;
+    }
+    out.push(this.source.slice(at));
+    return out.join('');
+  }
+}
+
+function annotationSpec(name: string): MacroSpec | undefined {
+  const spec = ANNOTATION_MACROS[name];
+  if (spec) return spec;
+  if (name.charCodeAt(0) !== 95) return undefined;
+  for (const p of ANNOTATION_PREFIXES) if (name.startsWith(p.prefix)) return p.spec;
+  return undefined;
+}
+
+function syscallPrefix(name: string): string | undefined {
+  if (!name.includes('SYSCALL_DEFINE')) return undefined;
+  for (const s of SYSCALL_MACROS) if (s.pattern.test(name)) return s.prefix;
+  return undefined;
+}
+
+/** The name a SYSCALL_DEFINEn() rewrite gives its function (`sys_open`), or undefined for other rewrites. */
+export function syscallFunctionName(rewrite: Rewrite): string | undefined {
+  if (rewrite.kind !== 'syscall' || !rewrite.args || rewrite.args.length === 0) return undefined;
+  const prefix = syscallPrefix(rewrite.macro);
+  return prefix === undefined ? undefined : prefix + rewrite.args[0].text;
+}
+
+function isTopLevelMacro(name: string): boolean {
+  if (/^[A-Z_][A-Z0-9_]*$/.test(name) && /[A-Z]/.test(name) && name.length > 2) return true;
+  for (const re of TOP_LEVEL_MACROS) if (re.test(name)) return true;
+  return false;
+}
+
+export function preprocessKernelC(text: string): PreprocessResult {
+  const { toks, if0 } = lex(text);
+  const patch = new Patcher(text);
+  const rewrites: Rewrite[] = [];
+  for (const [s, e] of if0) {
+    if (/\S/.test(text.slice(s, e))) {
+      patch.blank(s, e);
+      rewrites.push({ start: s, end: e, kind: 'other', macro: '#if 0' });
+    }
+  }
+
+  const n = toks.length;
+  // Matching closer of each opener, computed once (unbalanced openers map to n).
+  const match = new Int32Array(n).fill(-1);
+  {
+    const stack: number[] = [];
+    for (let k = 0; k < n; k++) {
+      const tk = toks[k];
+      if (tk.t !== T.Punct) continue;
+      const s = tk.s;
+      if (s === '(' || s === '[' || s === '{') stack.push(k);
+      else if (s === ')' || s === ']' || s === '}') {
+        const want = s === ')' ? '(' : s === ']' ? '[' : '{';
+        // Pop until the matching opener; a stray closer is ignored.
+        let depth = stack.length - 1;
+        while (depth >= 0 && toks[stack[depth]].s !== want) depth--;
+        if (depth < 0) continue;
+        while (stack.length - 1 > depth) match[stack.pop()!] = n;
+        match[stack.pop()!] = k;
+      }
+    }
+    while (stack.length) match[stack.pop()!] = n;
+  }
+
+  const argsOf = (open: number): RewriteArg[] => {
+    const close = match[open];
+    const args: RewriteArg[] = [];
+    if (close < 0 || close >= n) return args;
+    let depth = 0;
+    let from = open + 1;
+    const push = (a: number, b: number): void => {
+      if (b <= a) {
+        const at = toks[a - 1].end;
+        args.push({ text: '', start: at, end: at });
+        return;
+      }
+      const start = toks[a].start;
+      const end = toks[b - 1].end;
+      args.push({ text: text.slice(start, end), start, end });
+    };
+    for (let k = open + 1; k < close; k++) {
+      const s = toks[k].t === T.Punct ? toks[k].s : '';
+      if (s === '(' || s === '[' || s === '{') depth++;
+      else if (s === ')' || s === ']' || s === '}') depth--;
+      else if (s === ',' && depth === 0) {
+        push(from, k);
+        from = k + 1;
+      }
+    }
+    if (from < close || args.length > 0) push(from, close);
+    return args;
+  };
+  /** Token indices of the top-level commas of a parenthesised list. */
+  const commasOf = (open: number): number[] => {
+    const close = match[open];
+    const out: number[] = [];
+    let depth = 0;
+    for (let k = open + 1; k < close && k < n; k++) {
+      const s = toks[k].t === T.Punct ? toks[k].s : '';
+      if (s === '(' || s === '[' || s === '{') depth++;
+      else if (s === ')' || s === ']' || s === '}') depth--;
+      else if (s === ',' && depth === 0) out.push(k);
+    }
+    return out;
+  };
+
+  const frames: Frame[] = [];
+  /** Index of the previous token that was not blanked, or -1. */
+  let prev = -1;
+  /** Kind of the parenthesis closed by toks[prev] when it is `)`. */
+  let prevClosed: F | undefined;
+  /** Set when the next `{` is the body of a rewritten iterator or syscall. */
+  let pendingBody: F | undefined;
+  /** Start of a top-level item after a blanked DEFINE without `;`. */
+  let itemStart = true;
+  /** Index of the `(` of a rewritten iterator macro: it is pushed as a control frame. */
+  let pendingParen = -1;
+  /** Index of the last `:` that closed a conditional expression (not a label). */
+  let ternaryColon = -1;
+  /** Number of Function/Block frames on the stack. */
+  let bodyFrames = 0;
+
+  const top = (): Frame | undefined => frames[frames.length - 1];
+  const inStatementContext = (): boolean => {
+    const f = top();
+    return f !== undefined && (f.f === F.Block || f.f === F.Function);
+  };
+  const atStatementStart = (): boolean => {
+    if (!inStatementContext()) return false;
+    if (prev < 0) return true;
+    const p = toks[prev];
+    if (p.t === T.Ident) return p.s === 'else' || p.s === 'do';
+    if (p.t !== T.Punct) return false;
+    switch (p.s) {
+      case ';':
+      case '{':
+      case '}':
+        return true;
+      case ')':
+        return prevClosed === F.Control;
+      case ':':
+        return prev !== ternaryColon;
+      default:
+        return false;
+    }
+  };
+  for (let k = 0; k < n; k++) {
+    const tk = toks[k];
+    if (tk.t === T.Ident) {
+      const name = tk.s;
+      // 1. Annotation macros, anywhere in code.
+      const spec = annotationSpec(name);
+      if (spec) {
+        let end = tk.end;
+        let last = k;
+        let args: RewriteArg[] | undefined;
+        const next = toks[k + 1];
+        if (spec.args !== 'none' && next && next.t === T.Punct && next.s === '(' && match[k + 1] < n && match[k + 1] > 0) {
+          last = match[k + 1];
+          end = toks[last].end;
+          args = argsOf(k + 1);
+        }
+        patch.blank(tk.start, end);
+        const rw: Rewrite = { start: tk.start, end, kind: spec.kind, macro: name };
+        if (args) rw.args = args;
+        rewrites.push(rw);
+        k = last;
+        continue;
+      }
+      const next = toks[k + 1];
+      const callLike = next !== undefined && next.t === T.Punct && next.s === '(';
+
+      // 2. Top level.
+      if (frames.length === 0) {
+        const startOfItem = itemStart || prev < 0 || (toks[prev].t === T.Punct && (toks[prev].s === ';' || toks[prev].s === '}'));
+        if (callLike && match[k + 1] < n) {
+          const close = match[k + 1];
+          const after = toks[close + 1];
+          const prefix = syscallPrefix(name);
+          if (prefix !== undefined && after && after.t === T.Punct && after.s === '{' && rewriteSyscall(k, close)) continue;
+          const storage = startOfItem ? -1 : storageBefore(k);
+          if ((startOfItem || storage >= 0) && isTopLevelMacro(name) && !(after && after.t === T.Punct && after.s === '{')) {
+            const from = storage >= 0 ? storage : k;
+            let last = close;
+            if (after && after.t === T.Punct && after.s === ';') last = close + 1;
+            patch.blank(toks[from].start, toks[last].end);
+            rewrites.push({ start: toks[from].start, end: toks[last].end, kind: 'define', macro: name, args: argsOf(k + 1) });
+            k = last;
+            itemStart = true;
+            continue;
+          }
+        }
+      } else if (callLike && !C_KEYWORDS.has(name) && atStatementStart() && match[k + 1] < n) {
+        // 3. Iterator macros in statement position.
+        const close = match[k + 1];
+        if (isIteratorBody(close + 1)) {
+          rewriteIterator(k, close);
+          continue;
+        }
+      }
+      // 4. A type given as a macro argument inside a function: `container_of(p, struct foo, m)`.
+      if ((name === 'struct' || name === 'union' || name === 'enum') && bodyFrames > 0) {
+        const f = top();
+        const p = prev >= 0 ? toks[prev] : undefined;
+        const tag = toks[k + 1];
+        const after = toks[k + 2];
+        if (f && f.f === F.Call && p && p.t === T.Punct && (p.s === '(' || p.s === ',') && tag && tag.t === T.Ident &&
+          after && after.t === T.Punct && (after.s === ',' || after.s === ')')) {
+          patch.blank(tk.start, tk.end);
+          rewrites.push({ start: tk.start, end: tag.end, kind: 'other', macro: f.callee ?? '' });
+          prev = k + 1;
+          prevClosed = undefined;
+          k++;
+          continue;
+        }
+      }
+      itemStart = false;
+      prev = k;
+      prevClosed = undefined;
+      continue;
+    }
+
+    if (tk.t !== T.Punct) {
+      itemStart = false;
+      prev = k;
+      prevClosed = undefined;
+      continue;
+    }
+    const s = tk.s;
+    switch (s) {
+      case '(': {
+        const p = prev >= 0 ? toks[prev] : undefined;
+        let f = F.Group;
+        let callee: string | undefined;
+        if (p && p.t === T.Ident) {
+          if (CONTROL_KEYWORDS.has(p.s)) f = F.Control;
+          else if (!C_KEYWORDS.has(p.s)) {
+            f = F.Call;
+            callee = p.s;
+          }
+        }
+        if (pendingParen === k) {
+          f = F.Control;
+          pendingParen = -1;
+        }
+        frames.push({ f, open: k, questions: 0, callee });
+        break;
+      }
+      case '[':
+        frames.push({ f: F.Group, open: k, questions: 0 });
+        break;
+      case '{': {
+        let f: F;
+        const enclosing = top();
+        const p = prev >= 0 ? toks[prev] : undefined;
+        if (pendingBody !== undefined) {
+          f = pendingBody;
+          pendingBody = undefined;
+        } else if (!enclosing) {
+          f = p && p.t === T.Punct && p.s === ')' ? F.Function : F.Aggregate;
+        } else if (enclosing.f === F.Block || enclosing.f === F.Function) {
+          if (!p) f = F.Block;
+          else if (p.t === T.Punct) {
+            if (p.s === ')') f = prevClosed === F.Group ? F.Aggregate : F.Block;
+            else if (p.s === ';' || p.s === '{' || p.s === '}' || p.s === ':') f = F.Block;
+            else f = F.Aggregate;
+          } else if (p.t === T.Ident && (p.s === 'else' || p.s === 'do')) f = F.Block;
+          else f = F.Aggregate;
+        } else if (p && p.t === T.Punct && p.s === '(') {
+          f = F.Block; // GNU statement expression `({ … })`
+        } else {
+          f = F.Aggregate;
+        }
+        frames.push({ f, open: k, questions: 0 });
+        if (f === F.Block || f === F.Function) bodyFrames++;
+        break;
+      }
+      case ')':
+      case ']':
+      case '}': {
+        const want = s === ')' ? '(' : s === ']' ? '[' : '{';
+        let d = frames.length - 1;
+        while (d >= 0 && toks[frames[d].open].s !== want) d--;
+        if (d >= 0) {
+          const fr = frames[d];
+          for (let x = d; x < frames.length; x++) if (frames[x].f === F.Block || frames[x].f === F.Function) bodyFrames--;
+          frames.length = d;
+          prev = k;
+          prevClosed = s === ')' ? fr.f : undefined;
+          itemStart = false;
+          continue;
+        }
+        break;
+      }
+      case '?': {
+        const f = top();
+        if (f) f.questions++;
+        break;
+      }
+      case ':': {
+        const f = top();
+        if (f && f.questions > 0) {
+          f.questions--;
+          ternaryColon = k;
+        }
+        break;
+      }
+      case ';': {
+        const f = top();
+        if (f) f.questions = 0;
+        break;
+      }
+      case '...': {
+        if (inStatementContext()) rewriteCaseRange(k);
+        break;
+      }
+      default:
+        break;
+    }
+    prev = k;
+    prevClosed = undefined;
+    itemStart = false;
+  }
+
+  return { text: patch.apply(), rewrites: rewrites.sort((a, b) => a.start - b.start) };
+
+  // -------------------------------------------------------------------------------------------------------------
+
+  /** Index of a `static`/`extern` (possibly `static const`) directly before toks[k] at the start of an item. */
+  function storageBefore(k: number): number {
+    let j = k - 1;
+    while (j >= 0 && toks[j].t === T.Ident && (toks[j].s === 'static' || toks[j].s === 'extern' || toks[j].s === 'const')) j--;
+    if (j === k - 1) return -1;
+    if (j < 0 || (toks[j].t === T.Punct && (toks[j].s === ';' || toks[j].s === '}'))) return j + 1;
+    return -1;
+  }
+
+  function isIteratorBody(j: number): boolean {
+    const t = toks[j];
+    if (!t) return false;
+    if (t.t === T.Punct) return t.s === '{';
+    if (t.t !== T.Ident) return false;
+    if (STMT_KEYWORDS.has(t.s)) return true;
+    if (DECL_KEYWORDS.has(t.s) || C_KEYWORDS.has(t.s)) return false;
+    if (annotationSpec(t.s)) return false;
+    const u = toks[j + 1];
+    // `FOO(x) bar baz` or `FOO(x) bar *baz` is a declaration after a macro without `;`, not a loop body.
+    if (u && u.t === T.Ident) return false;
+    if (u && u.t === T.Punct && u.s === '*' && toks[j + 2]?.t === T.Ident && toks[j + 3]?.t === T.Punct &&
+      (toks[j + 3].s === ';' || toks[j + 3].s === '=' || toks[j + 3].s === ',')) return false;
+    return true;
+  }
+
+  function rewriteIterator(k: number, close: number): void {
+    const tk = toks[k];
+    const name = tk.s;
+    const len = tk.end - tk.start;
+    if (len < 2) return;
+    const word = len >= 5 ? 'while' : 'if';
+    patch.put(tk.start, word + ' '.repeat(len - word.length));
+    const args = argsOf(k + 1);
+    const kind: RewriteKind = SCOPED_GUARD_MACROS.has(name) ? 'scoped-guard' : 'iterator';
+    // Arguments that are statements (scoped_cond_guard's `_fail`, e.g. `return -EINTR`) are blanked with a comma.
+    const commas = commasOf(k + 1);
+    for (let a = 0; a < args.length; a++) {
+      const first = /^[A-Za-z_]\w*/.exec(args[a].text)?.[0];
+      if (!first || !(STMT_KEYWORDS.has(first) || (name === 'scoped_cond_guard' && a === 1))) continue;
+      patch.blank(args[a].start, args[a].end);
+      if (a < commas.length) patch.blank(toks[commas[a]].start, toks[commas[a]].end);
+      else if (a > 0) patch.blank(toks[commas[a - 1]].start, toks[commas[a - 1]].end);
+    }
+    rewrites.push({ start: tk.start, end: toks[close].end, kind, macro: name, args });
+    // The `(` becomes a control paren, the `{` (if any) a block.
+    pendingParen = k + 1;
+    const after = toks[close + 1];
+    if (after && after.t === T.Punct && after.s === '{') pendingBody = F.Block;
+    prev = k;
+    prevClosed = undefined;
+  }
+
+  function rewriteSyscall(k: number, close: number): boolean {
+    const tk = toks[k];
+    const open = k + 1;
+    const args = argsOf(open);
+    const commas = commasOf(open);
+    const nameArg = args[0];
+    if (!nameArg || !/^[A-Za-z_]\w*$/.test(nameArg.text)) return false;
+    const headLen = toks[open].end - tk.start;
+    if (commas.length === 0) {
+      // SYSCALL_DEFINE0(name) → `long           name()`: the name moves one column left.
+      const region = text.slice(tk.start, toks[close].end);
+      if (region.includes('\n')) return false;
+      const body = nameArg.text + '()';
+      const head = 'long'.padEnd(toks[open].start - tk.start);
+      patch.put(tk.start, (head + body).padEnd(region.length));
+    } else {
+      patch.put(tk.start, 'long'.padEnd(headLen - 1) + ' ');
+      patch.put(toks[commas[0]].start, '(');
+      // Pairs (type, name): the comma between a type and its name is blanked; the one between pairs stays.
+      // An argument that is itself a macro call (compat_arg_u64_dual(offset)) stands for whole parameters.
+      for (let a = 1; a < args.length; a++) {
+        if (/^\w+\s*\([^]*\)$/.test(args[a].text) && !/^(const|volatile|struct|union|enum|unsigned|signed)\b/.test(args[a].text)) continue;
+        if (a < commas.length && a + 1 < args.length) patch.put(toks[commas[a]].start, ' ');
+        a++;
+      }
+    }
+    rewrites.push({ start: tk.start, end: toks[close].end, kind: 'syscall', macro: tk.s, args });
+    pendingBody = F.Function;
+    prev = k;
+    prevClosed = undefined;
+    return true;
+  }
+
+  function rewriteCaseRange(k: number): void {
+    // `case A ... B:`: find `case` before and `:` after at the same nesting.
+    let j = k - 1;
+    let depth = 0;
+    for (; j >= 0 && k - j < 64; j--) {
+      const t = toks[j];
+      if (t.t === T.Punct) {
+        if (t.s === ')' || t.s === ']') depth++;
+        else if (t.s === '(' || t.s === '[') depth--;
+        else if (depth === 0 && (t.s === ';' || t.s === '{' || t.s === '}' || t.s === ':')) return;
+      } else if (t.t === T.Ident && t.s === 'case' && depth === 0) break;
+    }
+    if (j < 0 || toks[j].s !== 'case') return;
+    let e = k + 1;
+    depth = 0;
+    for (; e < n && e - k < 64; e++) {
+      const t = toks[e];
+      if (t.t !== T.Punct) continue;
+      if (t.s === '(' || t.s === '[') depth++;
+      else if (t.s === ')' || t.s === ']') depth--;
+      else if (depth === 0 && t.s === ':') break;
+      else if (depth === 0 && (t.s === ';' || t.s === '{' || t.s === '}')) return;
+    }
+    if (e >= n || toks[e].s !== ':' || e === k + 1) return;
+    const start = toks[k].start;
+    const end = toks[e - 1].end;
+    patch.blank(start, end);
+    rewrites.push({
+      start, end, kind: 'other', macro: 'case-range',
+      args: [{ text: text.slice(toks[k + 1].start, end), start: toks[k + 1].start, end }],
+    });
+  }
+}
