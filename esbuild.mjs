@@ -15,6 +15,9 @@ const node = {
   sourcemap: !production,
   minify: production,
   logLevel: 'warning',
+  // web-tree-sitter locates itself with import.meta.url, which a CommonJS bundle does not have.
+  define: { 'import.meta.url': '__importMetaUrl' },
+  banner: { js: "const __importMetaUrl = require('url').pathToFileURL(__filename).href;" },
 };
 
 const builds = [

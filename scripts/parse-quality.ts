@@ -9,7 +9,7 @@
 //     preprocessKernelC (pre);
 //   - the WRONG-STRUCTURE rate (the target metric): over the function definitions reported by the oracle, the share
 //     that we analyse with a wrong structure;
-//   - time: parse only (raw text) vs. preprocessing + parse;
+//   - time: parse only (raw text) vs. preprocessing + parse (parseSource, including the broken-item reparse);
 //   - the worst offending macros/patterns (to extend the tables in server/src/syntax/kernelIdioms.ts).
 //
 // Oracle: Debian's universal-ctags (`apt-get install -y universal-ctags`), run as
@@ -35,8 +35,8 @@ import { execFileSync } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import type { Node, Parser } from 'web-tree-sitter';
-import { listFunctions, structuralErrors, type FunctionInfo } from '../server/src/syntax/ast';
-import { preprocessKernelC } from '../server/src/syntax/kernelIdioms';
+import { listFunctions, rewriteAt, structuralErrors, type FunctionInfo } from '../server/src/syntax/ast';
+import { ANNOTATION_MACROS, SYSCALL_MACROS } from '../server/src/syntax/kernelIdioms';
 import { LineIndex } from '../server/src/syntax/lineIndex';
 import { initParser } from '../server/src/syntax/parser';
 import { decodeSource, parseSource, type SourceFile } from '../server/src/syntax/sourceFile';
@@ -50,9 +50,11 @@ export interface GroupReport {
   skippedFiles: { file: string; problem: string }[];
   raw?: { filesWithError: number; functions: number; functionsWithError: number; parseMs: number };
   pre: { filesWithError: number; functions: number; functionsWithError: number; preprocessMs: number; parseMs: number };
-  oracle: { functions: number; matched: number; extra: number };
+  oracle: { functions: number; matched: number; extra: number; macroInvocations: number };
   wrong: { total: number; rate: number; byKind: Record<WrongKind, number> };
   worst: { pattern: string; count: number; example: string }[];
+  /** ERROR/MISSING nodes outside every function (declarations, initializers, macro soup): not judged, listed. */
+  outside: { errors: number; worst: { pattern: string; count: number; example: string }[] };
   wrongExamples: { file: string; line: number; name: string; kind: WrongKind; detail: string }[];
 }
 
@@ -72,8 +74,6 @@ interface Tag {
   end?: number;
   pattern: string;
 }
-
-const SYSCALL_TAG = /^(COMPAT_)?SYSCALL_DEFINE[0-6]$/;
 
 function listSources(root: string, dirs: string[]): string[] {
   const out: string[] = [];
@@ -113,12 +113,27 @@ function runCtags(root: string, dirs: string[]): Map<string, Tag[]> {
   return byFile;
 }
 
-/** The name we should give the function of an oracle tag. */
-function expectedName(tag: Tag): string {
-  if (!SYSCALL_TAG.test(tag.name)) return tag.name;
-  const m = /SYSCALL_DEFINE\d\s*\(\s*(\w+)/.exec(tag.pattern);
-  const prefix = tag.name.startsWith('COMPAT_') ? 'compat_sys_' : 'sys_';
-  return m ? prefix + m[1] : tag.name;
+/**
+ * The names we accept for the function of an oracle tag. ctags names a function defined through a macro head
+ * after the macro (`SYSCALL_DEFINE3(open, …)` → "SYSCALL_DEFINE3", `static CLOSURE_CALLBACK(foo)` →
+ * "CLOSURE_CALLBACK"): we expect `sys_open` for syscalls and, for other all-caps macro heads, the first argument.
+ */
+function expectedNames(tag: Tag): string[] {
+  const line = tag.pattern.replace(/^\/\^|\$?\/$/g, '');
+  const sys = SYSCALL_MACROS.find((x) => x.pattern.test(tag.name));
+  if (sys) {
+    const m = new RegExp(`\\b${tag.name}\\s*\\(\\s*(\\w+)`).exec(line);
+    return [m ? sys.prefix + m[1] : tag.name];
+  }
+  if (ANNOTATION_MACROS[tag.name] || ANNOTATION_MACROS[`${tag.name}__`]) {
+    // ctags took an attribute macro it does not know (`bool __init __attribute((weak)) f(…)`) for the name.
+    return [tag.name, '*'];
+  }
+  if (/^[A-Z_][A-Z0-9_]*$/.test(tag.name)) {
+    const m = new RegExp(`\\b${tag.name}\\s*\\(\\s*(\\w+)`).exec(line);
+    if (m) return [tag.name, m[1]];
+  }
+  return [tag.name];
 }
 
 function rawSourceFile(parser: Parser, text: string): SourceFile {
@@ -181,11 +196,13 @@ export async function measure(opts: MeasureOptions): Promise<GroupReport[]> {
       files: files.length,
       skippedFiles: [],
       pre: { filesWithError: 0, functions: 0, functionsWithError: 0, preprocessMs: 0, parseMs: 0 },
-      oracle: { functions: 0, matched: 0, extra: 0 },
+      oracle: { functions: 0, matched: 0, extra: 0, macroInvocations: 0 },
       wrong: { total: 0, rate: 0, byKind: { missed: 0, misnamed: 0, extent: 0, 'broken-cfg': 0 } },
       worst: [],
+      outside: { errors: 0, worst: [] },
       wrongExamples: [],
     };
+    const outside = new Map<string, { count: number; example: string }>();
     if (opts.raw) report.raw = { filesWithError: 0, functions: 0, functionsWithError: 0, parseMs: 0 };
     const patterns = new Map<string, { count: number; example: string }>();
     const bump = (key: string, where: string): void => {
@@ -215,17 +232,8 @@ export async function measure(opts: MeasureOptions): Promise<GroupReport[]> {
         raw.dispose();
       }
 
-      const t1 = performance.now();
-      const pre = preprocessKernelC(text);
-      const t2 = performance.now();
-      const tree = parser.parse(pre.text)!;
-      const t3 = performance.now();
-      report.pre.preprocessMs += t2 - t1;
-      report.pre.parseMs += t3 - t2;
-      const file: SourceFile = {
-        text, parsedText: pre.text, tree, rewrites: pre.rewrites, lineIndex: new LineIndex(text),
-        hasErrors: tree.rootNode.hasError, problems: [], dispose: () => tree.delete(),
-      };
+      const file = parseSource(parser, text, undefined, { timings: report.pre });
+      const tree = file.tree;
       if (file.hasErrors) report.pre.filesWithError++;
       const fns = listFunctions(file);
       report.pre.functions += fns.length;
@@ -241,10 +249,20 @@ export async function measure(opts: MeasureOptions): Promise<GroupReport[]> {
       const fileTags = tags.get(rel) ?? [];
       const seen = new Set<FunctionInfo>();
       for (const tag of fileTags) {
-        report.oracle.functions++;
-        const want = expectedName(tag);
         const where = `${rel}:${tag.line}`;
-        const fn = byNameLine.get(`${want}@${tag.line}`);
+        const tagAt = file.lineIndex.lineStart(tag.line - 1);
+        const covering = rewriteAt(file.rewrites, tagAt) ?? rewriteAt(file.rewrites, tagAt + (/^\s*/.exec(file.text.slice(tagAt, tagAt + 200))?.[0].length ?? 0));
+        if (covering && covering.kind === 'define') {
+          // ctags reports a top-level macro invocation (`STRTO_H(strtoint, int)`, INTERVAL_TREE_DEFINE(…)) as a
+          // function: there is no function definition in the source text; we blank it as a 'define'.
+          report.oracle.macroInvocations++;
+          continue;
+        }
+        report.oracle.functions++;
+        const names = expectedNames(tag);
+        const want = names.filter((x) => x !== '*').pop() ?? tag.name;
+        let fn: FunctionInfo | undefined;
+        for (const nm of names) fn ??= nm === '*' ? byLine.get(tag.line) : byNameLine.get(`${nm}@${tag.line}`);
         let kind: WrongKind | undefined;
         let detail = '';
         if (!fn) {
@@ -285,6 +303,16 @@ export async function measure(opts: MeasureOptions): Promise<GroupReport[]> {
         }
       }
       for (const fn of fns) if (!seen.has(fn)) report.oracle.extra++;
+      if (file.hasErrors) {
+        const ranges = fns.map((f) => [f.start, f.end] as const);
+        for (const e of firstErrorsOutside(tree.rootNode, ranges)) {
+          report.outside.errors++;
+          const key = patternOf(e);
+          const o = outside.get(key);
+          if (o) o.count++;
+          else outside.set(key, { count: 1, example: `${rel}:${file.lineIndex.lineOf(e.startIndex) + 1}` });
+        }
+      }
       file.dispose();
     }
     report.wrong.rate = report.oracle.functions === 0 ? 0 : report.wrong.total / report.oracle.functions;
@@ -292,9 +320,30 @@ export async function measure(opts: MeasureOptions): Promise<GroupReport[]> {
       .sort((a, b) => b[1].count - a[1].count)
       .slice(0, opts.worst)
       .map(([pattern, v]) => ({ pattern, count: v.count, example: v.example }));
+    report.outside.worst = [...outside.entries()]
+      .sort((a, b) => b[1].count - a[1].count)
+      .slice(0, Math.min(opts.worst, 10))
+      .map(([pattern, v]) => ({ pattern, count: v.count, example: v.example }));
     reports.push(report);
   }
   return reports;
+}
+
+/** Outermost ERROR/MISSING nodes that lie outside all the given function ranges. */
+function firstErrorsOutside(root: Node, fnRanges: readonly (readonly [number, number])[]): Node[] {
+  const out: Node[] = [];
+  const inside = (n: Node): boolean => fnRanges.some(([a, b]) => a <= n.startIndex && n.endIndex <= b);
+  const visit = (n: Node): void => {
+    if (!n.hasError && !n.isMissing) return;
+    if (n.isError || n.isMissing) {
+      if (!inside(n)) out.push(n);
+      return;
+    }
+    if (n.type === 'function_definition') return;
+    for (const c of n.children) if (c) visit(c);
+  };
+  visit(root);
+  return out;
 }
 
 export interface IncrementalReport {
@@ -353,13 +402,18 @@ function printReport(r: GroupReport): void {
   console.log(`${'functions with ERROR/MISSING'.padEnd(34)}${w(raw ? pct(raw.functionsWithError, raw.functions) : '-')}${w(pct(r.pre.functionsWithError, r.pre.functions))}`);
   console.log(`${'functions found'.padEnd(34)}${w(raw ? raw.functions : '-')}${w(r.pre.functions)}`);
   console.log(`${'time (ms)'.padEnd(34)}${w(raw ? raw.parseMs.toFixed(0) + ' parse' : '-')}${w(`${r.pre.preprocessMs.toFixed(0)}+${r.pre.parseMs.toFixed(0)}`)}   (preprocess+parse)`);
-  console.log(`oracle (universal-ctags): ${r.oracle.functions} functions, ${r.oracle.matched} matched by name and line, ${r.oracle.extra} extra of ours`);
+  console.log(`oracle (universal-ctags): ${r.oracle.functions} functions, ${r.oracle.matched} matched by name and line, ${r.oracle.extra} extra of ours` +
+    ` (${r.oracle.macroInvocations} ctags "functions" that are top-level macro invocations, not counted)`);
   const k = r.wrong.byKind;
   console.log(`WRONG STRUCTURE: ${r.wrong.total} / ${r.oracle.functions} = ${pct(r.wrong.total, r.oracle.functions)}` +
     `  (missed ${k.missed}, misnamed ${k.misnamed}, extent ${k.extent}, broken-cfg ${k['broken-cfg']})`);
   if (r.worst.length) {
     console.log(`worst patterns:`);
     for (const p of r.worst) console.log(`  ${String(p.count).padStart(5)}  ${p.pattern.padEnd(70)} e.g. ${p.example}`);
+  }
+  if (r.outside.worst.length) {
+    console.log(`errors outside functions: ${r.outside.errors} (not judged; top patterns):`);
+    for (const p of r.outside.worst) console.log(`  ${String(p.count).padStart(5)}  ${p.pattern.padEnd(70)} e.g. ${p.example}`);
   }
   if (r.wrongExamples.length) {
     console.log(`wrong functions (first ${r.wrongExamples.length}):`);

@@ -59,7 +59,11 @@ export class ServerController implements vscode.Disposable {
       await client.start();
     } catch (error) {
       this.output.error(`Could not start the server: ${describe(error)}`);
-      if (this.client === client) this.statusEmitter.fire({ kind: 'client', phase: 'startFailed' });
+      if (this.client !== client) return;
+      this.statusEmitter.fire({ kind: 'client', phase: 'startFailed' });
+      void vscode.window
+        .showErrorMessage('Reclaim Lens: the language server failed to start.', 'Show Output')
+        .then((choice) => choice && this.output.show(true));
     }
   }
 
@@ -68,7 +72,7 @@ export class ServerController implements vscode.Disposable {
    * Restarts are queued, so two quick invocations never leave two servers running.
    */
   restart(): Promise<void> {
-    this.queue = this.queue.then(() => this.restartNow());
+    this.queue = this.queue.catch(() => undefined).then(() => this.restartNow());
     return this.queue;
   }
 
@@ -113,6 +117,11 @@ export class ServerController implements vscode.Disposable {
       outputChannel: this.output,
       traceOutputChannel: this.trace,
       errorHandler,
+      // Log instead of the library's raw pop-up per attempt; start() shows one message and the status item says it.
+      initializationFailedHandler: (error) => {
+        this.output.error(`Server initialization failed: ${describe(error)}`);
+        return false;
+      },
     };
     const client = new LanguageClient(CLIENT_ID, CLIENT_NAME, serverOptions(this.context), clientOptions);
     fallback = client.createDefaultErrorHandler(MAX_RESTARTS);

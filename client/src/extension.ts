@@ -4,13 +4,14 @@ import * as vscode from 'vscode';
 import { CLIENT_NAME, ServerController } from './client';
 import { registerCommands } from './commands';
 import { AnalysisStatus } from './status';
+import { TraceChannel } from './trace';
 
 let controller: ServerController | undefined;
 
 export function activate(context: vscode.ExtensionContext): void {
   const output = vscode.window.createOutputChannel(CLIENT_NAME, { log: true });
-  // Protocol traces go to their own channel; `reclaimLens.trace.server` switches them on.
-  const trace = vscode.window.createOutputChannel(`${CLIENT_NAME} Trace`, { log: true });
+  // Protocol traces go to their own channel; `reclaimLens.trace.server` switches them on (see trace.ts).
+  const trace = new TraceChannel(vscode.window.createOutputChannel(`${CLIENT_NAME} Trace`, { log: true }));
   const status = new AnalysisStatus();
   controller = new ServerController(context, output, trace);
   context.subscriptions.push(output, trace, status, controller, controller.onDidChangeStatus((input) => status.update(input)));

@@ -30,6 +30,7 @@ export interface StatusView {
 export const SLOW_ANALYSIS_MS = 4000;
 
 const NAME = 'Reclaim Lens';
+// Warning and error states carry no icon in the text: VS Code draws the severity's own icon next to the item.
 const SHOW_OUTPUT = { command: 'reclaimLens.showOutput', commandTitle: 'Show Output' } as const;
 const RESTART = { command: 'reclaimLens.restartServer', commandTitle: 'Restart Server' } as const;
 
@@ -54,7 +55,7 @@ function renderClientPhase(phase: ClientPhase, version: string): StatusView {
       return { text: title(version), detail: 'Language server running', severity: 'information', busy: false, ...SHOW_OUTPUT };
     case 'restarting':
       return {
-        text: `$(warning) ${NAME}: restarting`,
+        text: `${NAME}: restarting`,
         detail: 'The language server stopped unexpectedly and is being restarted; the output has the details',
         severity: 'warning',
         busy: true,
@@ -62,7 +63,7 @@ function renderClientPhase(phase: ClientPhase, version: string): StatusView {
       };
     case 'stopped':
       return {
-        text: `$(error) ${NAME}: server stopped`,
+        text: `${NAME}: server stopped`,
         detail: 'The language server stopped and was not restarted; click to restart it',
         severity: 'error',
         busy: false,
@@ -70,7 +71,7 @@ function renderClientPhase(phase: ClientPhase, version: string): StatusView {
       };
     case 'startFailed':
       return {
-        text: `$(error) ${NAME}: failed to start`,
+        text: `${NAME}: failed to start`,
         detail: 'The language server could not start; the output has the details',
         severity: 'error',
         busy: false,
@@ -89,7 +90,7 @@ function renderServerStatus(p: StatusParams): StatusView {
     case 'ready': {
       const slow = p.lastAnalysisMs >= SLOW_ANALYSIS_MS;
       return {
-        text: `$(${slow ? 'warning' : 'pass'}) ${title(p.kernelVersion)}`,
+        text: slow ? title(p.kernelVersion) : `$(pass) ${title(p.kernelVersion)}`,
         detail: join(p.message, slow ? `slow: ${timing}` : timing),
         severity: slow ? 'warning' : 'information',
         busy: false,
@@ -97,7 +98,7 @@ function renderServerStatus(p: StatusParams): StatusView {
       };
     }
     case 'error':
-      return { text: `$(error) ${title(p.kernelVersion)}`, detail: join(p.message || 'Analysis failed', ''), severity: 'error', busy: false, ...SHOW_OUTPUT };
+      return { text: title(p.kernelVersion), detail: join(p.message || 'Analysis failed', ''), severity: 'error', busy: false, ...SHOW_OUTPUT };
   }
 }
 

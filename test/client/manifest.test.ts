@@ -158,6 +158,23 @@ test('each check page has the required parts', () => {
   }
 });
 
+test('each implemented check has a page whose default severity matches the check', () => {
+  const dir = path.join(root, 'server/src/analysis/checks');
+  if (!existsSync(dir)) return;
+  const pages = new Set(indexed.map((i) => i.code));
+  for (const file of readdirSync(dir).filter((f) => f.endsWith('.ts'))) {
+    const source = readFileSync(path.join(dir, file), 'utf8');
+    const m = /code: '([a-z0-9-]+)',\s*defaultSeverity: '([a-z]+)'/.exec(source);
+    if (!m) continue;
+    const [, code, severity] = m;
+    assert.ok(pages.has(code), `${file}: ${code} has no docs/checks page`);
+    assert.ok(!planned.has(code), `${file}: ${code} is implemented but its page is still marked (planned)`);
+    const page = readFileSync(path.join(checksDir, `${code}.md`), 'utf8');
+    const documented = /^\*\*Default severity:\*\* ([a-z]+)/m.exec(page)?.[1];
+    assert.equal(documented, severity, `docs/checks/${code}.md says ${documented}, ${file} says ${severity}`);
+  }
+});
+
 test('diagnostics.disabled offers exactly the documented codes', () => {
   const offered = settings['reclaimLens.diagnostics.disabled'].items?.enum ?? [];
   assert.deepEqual([...offered].sort(), indexed.map((i) => i.code).sort());
@@ -200,11 +217,20 @@ test('.vscodeignore packs only what the extension runs and shows', () => {
     'client/src/extension.ts',
     'test/client/manifest.test.ts',
     '.cache/kernel/6.12/Makefile',
-    'docs/checks/README.md',
+    'docs/lsp-extensions.md',
+    'ARCHITECTURE.md',
     'esbuild.mjs',
     'tsconfig.json',
   ]) {
     assert.ok(!packed(f), `${f} must not be in the VSIX`);
+  }
+  // Relative links in README.md must resolve inside the VSIX (the extension's details page renders it).
+  if (existsSync(path.join(root, 'README.md'))) {
+    const links = [...read('README.md').matchAll(/\]\(([^)\s#]+)(?:#[^)]*)?\)/g)].map((m) => m[1]).filter((l) => !/^[a-z]+:/.test(l));
+    for (const link of links) {
+      assert.ok(existsSync(path.join(root, link)), `README.md links to ${link}, which does not exist`);
+      assert.ok(packed(path.posix.normalize(link)), `README.md links to ${link}, which .vscodeignore leaves out of the VSIX`);
+    }
   }
 });
 

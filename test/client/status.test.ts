@@ -32,7 +32,7 @@ test('analysing and starting are busy', () => {
 test('error has severity Error and shows the message', () => {
   const view = renderStatus({ kind: 'server', params: params({ state: 'error', message: 'tree-sitter-c.wasm: ABI mismatch' }) });
   assert.equal(view.severity, 'error');
-  assert.equal(view.text, '$(error) Reclaim Lens: 6.12');
+  assert.equal(view.text, 'Reclaim Lens: 6.12');
   assert.equal(view.detail, 'tree-sitter-c.wasm: ABI mismatch');
   assert.equal(view.command, 'reclaimLens.showOutput');
 });
@@ -40,7 +40,7 @@ test('error has severity Error and shows the message', () => {
 test('a slow analysis turns the item into a warning', () => {
   const view = renderStatus({ kind: 'server', params: params({ lastAnalysisMs: SLOW_ANALYSIS_MS + 500 }) });
   assert.equal(view.severity, 'warning');
-  assert.equal(view.text, '$(warning) Reclaim Lens: 6.12');
+  assert.equal(view.text, 'Reclaim Lens: 6.12');
   assert.match(view.detail, /slow: last analysis 4\.5 s$/);
 });
 

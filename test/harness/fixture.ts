@@ -101,7 +101,10 @@ export function compare(expected: Expectation[], actual: Actual[], text: string)
   });
   return problems;
 
+  /** Columns after the line's leading tabs, as annotations count them. */
   function describe(a: Actual) {
-    return `${a.kind} '${a.key}${a.text ? `: ${a.text}` : ''}' [col ${a.start - text.lastIndexOf('\n', a.start - 1) - 1}..${a.end - text.lastIndexOf('\n', a.start - 1) - 1}]`;
+    const lineStart = text.lastIndexOf('\n', a.start - 1) + 1;
+    const tabs = /^\t*/.exec(text.slice(lineStart))![0].length;
+    return `${a.kind} '${a.key}${a.text ? `: ${a.text}` : ''}' [col ${a.start - lineStart - tabs}..${a.end - lineStart - tabs}]`;
   }
 }

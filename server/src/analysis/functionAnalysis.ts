@@ -19,6 +19,11 @@ export interface AState {
   held: readonly HeldLock[];
   scopes: readonly ScopeFrame[];
   vars: Readonly<Record<string, GfpVal>>;
+  /**
+   * Branch conditions known on this path (`err` → true after `if (err)`), so that a later `if (err)` follows the
+   * same way: the kernel's `if (x) save(); … if (x) restore();` is balanced. Dropped when the variable is assigned.
+   */
+  conds: Readonly<Record<string, boolean>>;
 }
 
 interface Counted {
@@ -69,6 +74,8 @@ export function stateKey(s: AState): string {
     const v = s.vars[name];
     k += `${name}=${v.sym ?? ''}/${v.set}/${v.clear};`;
   }
+  k += '|';
+  for (const c of Object.keys(s.conds).sort()) k += `${c}=${s.conds[c] ? 1 : 0};`;
   return k;
 }
 
@@ -127,7 +134,7 @@ export function analyseFunction(fn: FunctionInfo, file: SourceFile, kb: KbView):
 
   const initVars: Record<string, GfpVal> = {};
   for (const p of fn.params) if (gfpLocals.has(p.name)) initVars[p.name] = symbol(p.name, 'param');
-  const init: AState = { held: [], scopes: [], vars: initVars };
+  const init: AState = { held: [], scopes: [], vars: initVars, conds: {} };
 
   const ctx: WalkCtx = { kb, types, gfpLocals, params, run, siteIndex, callIndex, recording: false };
 
@@ -160,6 +167,7 @@ export function analyseFunction(fn: FunctionInfo, file: SourceFile, kb: KbView):
       for (const e of block.succs) {
         for (const c of states) {
           const out = e.assume ? assume(c.s, e.assume.cond, e.assume.value, ctx) : c.s;
+          if (!out) continue; // infeasible on this path
           const target = e.back ? getOrSet(newBack, e.to) : getOrSet(ins, e.to);
           addCounted(target, out, e.back ? 0 : c.count, run);
         }
@@ -198,9 +206,10 @@ function addCounted(target: Map<string, Counted>, s: AState, count: number, run:
   if (target.size >= MAX_STATES) {
     // Merge into the state with the same held locks and scopes if there is one, else the first: approximate.
     run.approximate = true;
-    const lk = k.slice(0, k.lastIndexOf('|'));
+    const lockScopeKey = (key: string) => key.split('|').slice(0, 2).join('|');
+    const lk = lockScopeKey(k);
     for (const [ok, c] of target) {
-      if (ok.slice(0, ok.lastIndexOf('|')) === lk) {
+      if (lockScopeKey(ok) === lk) {
         c.count += count;
         return;
       }
@@ -464,6 +473,10 @@ function cookieOf(call: Node, ctx: WalkCtx): { storage: ScopeFrame['storage']; c
 
 function onAssign(n: Node, states: Counted[], ctx: WalkCtx): Counted[] {
   const left = n.childForFieldName('left');
+  if (left) {
+    const target = left.text.replace(/\s+/g, '');
+    states = states.map((c) => ({ s: forget(c.s, target), count: c.count }));
+  }
   if (!left || left.type !== 'identifier' || !ctx.gfpLocals.has(left.text)) return states;
   const op = n.childForFieldName('operator')?.text ?? n.child(1)?.text ?? '=';
   const right = n.childForFieldName('right');
@@ -509,21 +522,37 @@ function gfpEnv(s: AState, ctx: WalkCtx): GfpEnv {
   };
 }
 
-/** Branch assumptions: `if (mutex_trylock(&l))` holds the lock on the true edge, `if (!spin_trylock(&l))` on the false one. */
-function assume(s: AState, cond: Node, value: boolean, ctx: WalkCtx): AState {
+/**
+ * Branch assumptions: `if (mutex_trylock(&l))` holds the lock on the true edge, `if (!spin_trylock(&l))` on the
+ * false one; a plain variable or field condition is remembered, and an edge that contradicts a remembered value is
+ * infeasible (undefined).
+ */
+function assume(s: AState, cond: Node, value: boolean, ctx: WalkCtx): AState | undefined {
   let n: Node | null = cond;
-  while (n && n.type === 'parenthesized_expression') n = n.namedChild(0);
+  while (n && (n.type === 'parenthesized_expression' || isLikely(n))) n = n.type === 'parenthesized_expression' ? n.namedChild(0) : callArgs(n)[0] ?? null;
   if (!n) return s;
   if (n.type === 'unary_expression' && (n.childForFieldName('operator')?.text ?? n.child(0)?.text) === '!') {
     const arg = n.childForFieldName('argument');
     return arg ? assume(s, arg, !value, ctx) : s;
   }
+  if (n.type === 'identifier' || n.type === 'field_expression') {
+    const key = n.text.replace(/\s+/g, '');
+    const known = s.conds[key];
+    if (known !== undefined) return known === value ? s : undefined;
+    return { ...s, conds: { ...s.conds, [key]: value } };
+  }
   if (n.type === 'binary_expression') {
     const op = n.childForFieldName('operator')?.text ?? n.child(1)?.text;
     const l = n.childForFieldName('left');
     const r = n.childForFieldName('right');
-    if (op === '&&' && value && l && r) return assume(assume(s, l, true, ctx), r, true, ctx);
-    if (op === '||' && !value && l && r) return assume(assume(s, l, false, ctx), r, false, ctx);
+    if (op === '&&' && value && l && r) {
+      const a = assume(s, l, true, ctx);
+      return a && assume(a, r, true, ctx);
+    }
+    if (op === '||' && !value && l && r) {
+      const a = assume(s, l, false, ctx);
+      return a && assume(a, r, false, ctx);
+    }
     return s;
   }
   if (n.type === 'call_expression' && value) {
@@ -532,6 +561,23 @@ function assume(s: AState, cond: Node, value: boolean, ctx: WalkCtx): AState {
     if (api && api.op === 'trylock') return applyLock(s, api, callArgs(n), n, ctx, false);
   }
   return s;
+}
+
+function isLikely(n: Node): boolean {
+  if (n.type !== 'call_expression') return false;
+  const f = calleeName(n);
+  return f === 'likely' || f === 'unlikely';
+}
+
+/** An assignment to `x` (or `x->f`, `x.f`) forgets what branches said about it. */
+function forget(s: AState, target: string): AState {
+  const keys = Object.keys(s.conds);
+  if (!keys.length) return s;
+  const hit = keys.filter((k) => k === target || k.startsWith(`${target}->`) || k.startsWith(`${target}.`));
+  if (!hit.length) return s;
+  const conds = { ...s.conds };
+  for (const k of hit) delete conds[k];
+  return { ...s, conds };
 }
 
 function recordSite(call: Node, name: string, entry: NonNullable<ReturnType<KbView['allocator']>>, states: Counted[], ctx: WalkCtx) {
@@ -559,16 +605,17 @@ function recordSite(call: Node, name: string, entry: NonNullable<ReturnType<KbVi
     if (gfpNode) literals = evalGfp(gfpNode, gfpEnv(c.s, ctx));
     else if (entry.implicit) literals = [known(m.lookup(entry.implicit) ?? 0)];
     else literals = [symbol('?', 'unknown')];
+    const lookupAll = (names?: string[]) => (names ?? []).reduce((acc, b) => acc | (m.lookup(b) ?? 0), 0);
     for (const literal of literals) {
+      // Reference §b.4: the mapping's mask (when the API derives from it), then the API's own adjustments.
       let v = literal;
-      const lookupAll = (names?: string[]) => (names ?? []).reduce((acc, b) => acc | (m.lookup(b) ?? 0), 0);
-      v = setBits(v, lookupAll(entry.adds));
-      v = clearBits(v, lookupAll(entry.clears));
       if (entry.mapping) {
         const mapArg = args[entry.mapping.arg];
-        const base = symbol(`mapping_gfp_mask(${mapArg ? mapArg.text : '?'})`, 'mapping');
+        const base = symbol(`mapping_gfp_mask(${mapArg ? mapArg.text.replace(/\s+/g, '') : '?'})`, 'mapping');
         v = entry.mapping.mode === 'mask' ? base : andVal(base, v);
       }
+      v = setBits(v, lookupAll(entry.adds));
+      v = clearBits(v, lookupAll(entry.clears));
       const effective = applyScopeVal(v, scopeFlags(c.s), m);
       site.paths.push({ ...pathFacts(c), literal, requested: v, effective });
     }

@@ -1,19 +1,20 @@
-// What the analysis needs from the knowledge base for one kernel table: lookups by name, and the gfp model.
-import type { GfpModel } from '../model/gfp';
-import type {
-  AllocatorEntry, GuardEntry, KernelTable, LockApiEntry, LockFlagEntry, ScopeApiEntry, SleeperEntry, TransactionEntry,
-  UaccessEntry,
-} from '../model/kb/types';
+// The knowledge base as the analysis sees it: one view per kernel table, chosen by the analysed kernel version.
+import { tableFor } from '../model/gfp';
+import { loadKnowledgeBase, type KbOverride, type KbView } from '../model/kb';
 
-export interface KbView {
-  table: KernelTable;
-  gfp: GfpModel;
-  allocator(name: string): AllocatorEntry | undefined;
-  scope(name: string): ScopeApiEntry | undefined;
-  lock(name: string): LockApiEntry | undefined;
-  lockFlags(api: string): LockFlagEntry[];
-  guard(name: string): GuardEntry | undefined;
-  uaccess(name: string): UaccessEntry | undefined;
-  sleeper(name: string): SleeperEntry | undefined;
-  transaction(name: string): TransactionEntry | undefined;
+export type { KbView };
+
+export interface KbProvider {
+  /** The view for a kernel version ("6.1.192" → the 6.1 table); unknown versions use the newest table. */
+  view(kernelVersion: string): KbView;
+  /** Messages about rejected override entries (never thrown). */
+  problems: string[];
+}
+
+export function createKbProvider(overrides: readonly KbOverride[] = []): KbProvider {
+  const { index, problems } = loadKnowledgeBase(overrides);
+  return {
+    view: (v) => index.forTable(tableFor(v) ?? '6.12'),
+    problems,
+  };
 }

@@ -51,6 +51,12 @@ export function startServer(connection: Connection = createConnection(ProposedFe
   let canRefreshHints = false;
   let rootPath: string | undefined;
   const log = (msg: string) => connection.console.log(msg);
+  /** A message for the user; a client that cannot show it must not take the server down. */
+  const warn = (msg: string) => {
+    connection.window.showWarningMessage(msg).then(undefined, () => log(msg));
+  };
+  // The last line of defence: a stray rejection is logged, never fatal.
+  process.on('unhandledRejection', (e) => connection.console.error(`unhandled rejection: ${e instanceof Error ? e.stack : String(e)}`));
   const helpHref = (code: string) => {
     const local = path.join(DOCS_DIR, `${code}.md`);
     return fs.existsSync(local) ? pathToFileURL(local).toString() : `${HELP_BASE}${code}.md`;
@@ -80,7 +86,7 @@ export function startServer(connection: Connection = createConnection(ProposedFe
         let raw: unknown;
         if (canConfigure) raw = await connection.workspace.getConfiguration({ scopeUri: uri, section: 'reclaimLens' });
         const { config, problems } = parseConfig(raw);
-        for (const p of problems) connection.window.showWarningMessage(`Reclaim Lens: ${p}`);
+        for (const p of problems) warn(`Reclaim Lens: ${p}`);
         return config;
       })();
       configs.set(uri, c);
@@ -182,7 +188,7 @@ export function startServer(connection: Connection = createConnection(ProposedFe
 
   connection.onInitialized(() => {
     if (canConfigure) void connection.client.register(DidChangeConfigurationNotification.type, { section: 'reclaimLens' });
-    for (const p of kb?.problems ?? []) connection.window.showWarningMessage(`Reclaim Lens: knowledge base: ${p}`);
+    for (const p of kb?.problems ?? []) warn(`Reclaim Lens: knowledge base: ${p}`);
     status({ state: 'ready', message: 'ready' });
   });
 

@@ -77,11 +77,6 @@ export interface ExploreResult {
   program: Program;
 }
 
-function frameTop(s: number[], base: number): { depth: number; block: number; index: number } {
-  const depth = s[base + T_DEPTH];
-  return { depth, block: s[base + 2 * depth - 1], index: s[base + 2 * depth] };
-}
-
 /** Pop frames whose block has finished; a finished thread gets an all-zero slot (canonical). */
 function normalize(p: Program, s: number[], base: number): void {
   let depth = s[base + T_DEPTH];
@@ -140,139 +135,165 @@ export function enterableCallbacks(p: Program, s: number[], t: number, ins: Inst
   const base = t * THREAD_WIDTH;
   const eff = effectiveMask(ins.mask, s[base + T_NOFS], s[base + T_NOIO]);
   const kswapd = p.threads[t].role === 'kswapd';
+  const out: number[] = [];
   if (ins.op === 'alloc') {
-    if (inMemalloc(p, s, t) || (eff & __GFP_DIRECT_RECLAIM) === 0) return [];
-    return p.reclaimBlocks.filter((id) => admits(p.blocks[id].reclaim!, eff, false, false));
+    if (inMemalloc(p, s, t) || (eff & __GFP_DIRECT_RECLAIM) === 0) return out;
+    for (const id of p.reclaimBlocks) if (admits(p.blocks[id].reclaim!, eff, false, false)) out.push(id);
+    return out;
   }
-  if (!kswapd && inMemalloc(p, s, t)) return [];
-  return p.reclaimBlocks.filter((id) => admits(p.blocks[id].reclaim!, eff, kswapd, true));
+  if (!kswapd && inMemalloc(p, s, t)) return out;
+  for (const id of p.reclaimBlocks) if (admits(p.blocks[id].reclaim!, eff, kswapd, true)) out.push(id);
+  return out;
+}
+
+/** Per-call context of threadMoves, passed to the module-level helpers (no closures on the hot path). */
+interface MoveCtx {
+  p: Program;
+  s: number[];
+  t: number;
+  base: number;
+  block: number;
+  index: number;
+  ins: Instr;
+  withEvents: boolean;
+  out: Moves;
+}
+
+function pushMove(c: MoveCtx, ns: number[], kind: MoveEvent['kind'], entered?: number): Moves {
+  c.out.next.push(ns);
+  if (c.withEvents) c.out.events.push({ thread: c.t, block: c.block, index: c.index, instr: c.ins, kind, entered });
+  return c.out;
+}
+
+/** The step completed: advance past it. */
+function completed(c: MoveCtx, ns: number[]): Moves {
+  advance(c.p, ns, c.base);
+  return pushMove(c, ns, 'exec');
+}
+
+/** A two-phase step's first phase: the thread stays at the step with phase 1. */
+function firstPhase(c: MoveCtx, ns: number[], kind: 'queued' | 'begin'): Moves {
+  ns[c.base + T_PHASE] = 1;
+  return pushMove(c, ns, kind);
+}
+
+function blockedMove(res: number): Moves {
+  return { status: 'blocked', res, next: [], events: [] };
+}
+
+function sumCounts(s: number[], start: number, n: number): number {
+  let c = 0;
+  for (let u = 0; u < n; u++) c += s[start + u];
+  return c;
+}
+
+/** A failed trylock: release what the block holds (static list), close its scopes, leave the block. */
+function bailOut(c: MoveCtx): Moves {
+  const { p, s, t, base, ins } = c;
+  const me = t + 1;
+  const ns = s.slice();
+  for (const b of ins.bail) {
+    const o = p.resources[b.res].off;
+    if (b.mode === 'w') {
+      if (ns[o] === me) ns[o] = 0;
+    } else if (b.mode === 'r') {
+      if (ns[o + 2 + t] > 0) ns[o + 2 + t]--;
+    } else if (b.mode === 'n') {
+      if (ns[o + 1 + t] > 0) ns[o + 1 + t]--;
+    } else if (ns[o] === me) {
+      ns[o] = 0;
+    }
+  }
+  ns[base + T_NOFS] = Math.max(0, ns[base + T_NOFS] - ins.bailScopes.nofs);
+  ns[base + T_NOIO] = Math.max(0, ns[base + T_NOIO] - ins.bailScopes.noio);
+  ns[base + T_NORECLAIM] = Math.max(0, ns[base + T_NORECLAIM] - ins.bailScopes.noreclaim);
+  // Leave the block: jump to its end and let normalize pop it.
+  ns[base + 2 * ns[base + T_DEPTH]] = p.blocks[c.block].instrs.length;
+  ns[base + T_PHASE] = 0;
+  normalize(p, ns, base);
+  return pushMove(c, ns, 'bail');
+}
+
+/** alloc / reclaim / fault: either nothing is entered, or one of `entries` is. */
+function enterChoices(c: MoveCtx, entries: number[]): Moves {
+  const ns = c.s.slice();
+  advance(c.p, ns, c.base);
+  pushMove(c, ns, 'exec', -1);
+  for (const id of entries) {
+    const ns2 = c.s.slice();
+    advanceAndEnter(c.p, ns2, c.base, id);
+    pushMove(c, ns2, 'exec', id);
+  }
+  return c.out;
 }
 
 /** Every move thread t can make from s (all nondeterministic outcomes of its next step). */
 export function threadMoves(p: Program, s: number[], t: number, withEvents: boolean): Moves {
   const base = t * THREAD_WIDTH;
-  const top = frameTop(s, base);
-  const none: Moves = { status: 'done', res: -1, next: [], events: [] };
-  if (top.depth === 0) return none;
-  const ins = p.blocks[top.block].instrs[top.index];
+  const depth = s[base + T_DEPTH];
+  if (depth === 0) return { status: 'done', res: -1, next: [], events: [] };
+  const block = s[base + 2 * depth - 1];
+  const index = s[base + 2 * depth];
+  const ins = p.blocks[block].instrs[index];
   const res = ins.res;
-  const out: Moves = { status: 'enabled', res, next: [], events: [] };
-  const blocked = (): Moves => ({ status: 'blocked', res, next: [], events: [] });
-  const ev = (kind: MoveEvent['kind'], entered?: number): void => {
-    if (withEvents) out.events.push({ thread: t, block: top.block, index: top.index, instr: ins, kind, entered });
-  };
   if (ins.sleeps && p.spinOffsets.length > 0 && spinsHeld(p, s, t) > 0) {
     return { status: 'stuck', res: -1, next: [], events: [] };
   }
+  const c: MoveCtx = { p, s, t, base, block, index, ins, withEvents, out: { status: 'enabled', res, next: [], events: [] } };
   const phase = s[base + T_PHASE];
   const me = t + 1;
   const n = p.threads.length;
   const r = res >= 0 ? p.resources[res] : undefined;
   const off = r ? r.off : -1;
-  const sumFrom = (start: number): number => {
-    let c = 0;
-    for (let u = 0; u < n; u++) c += s[start + u];
-    return c;
-  };
-  const done = (ns: number[], kind: MoveEvent['kind'] = 'exec'): Moves => {
-    advance(p, ns, base);
-    out.next.push(ns);
-    ev(kind);
-    return out;
-  };
-  const bail = (): Moves => {
-    const ns = s.slice();
-    for (const b of ins.bail) {
-      const br = p.resources[b.res];
-      const o = br.off;
-      if (b.mode === 'w') {
-        if (ns[o] === me) ns[o] = 0;
-      } else if (b.mode === 'r') {
-        if (ns[o + 2 + t] > 0) ns[o + 2 + t]--;
-      } else if (b.mode === 'n') {
-        if (ns[o + 1 + t] > 0) ns[o + 1 + t]--;
-      } else if (ns[o] === me) {
-        ns[o] = 0;
-      }
-    }
-    ns[base + T_NOFS] = Math.max(0, ns[base + T_NOFS] - ins.bailScopes.nofs);
-    ns[base + T_NOIO] = Math.max(0, ns[base + T_NOIO] - ins.bailScopes.noio);
-    ns[base + T_NORECLAIM] = Math.max(0, ns[base + T_NORECLAIM] - ins.bailScopes.noreclaim);
-    // Leave the block: jump to its end and let normalize pop it.
-    ns[base + 2 * top.depth] = p.blocks[top.block].instrs.length;
-    ns[base + T_PHASE] = 0;
-    normalize(p, ns, base);
-    out.next.push(ns);
-    ev('bail');
-    return out;
-  };
-  const choices = (entries: number[]): Moves => {
-    const ns = s.slice();
-    advance(p, ns, base);
-    out.next.push(ns);
-    ev('exec', -1);
-    for (const id of entries) {
-      const ns2 = s.slice();
-      advanceAndEnter(p, ns2, base, id);
-      out.next.push(ns2);
-      ev('exec', id);
-    }
-    return out;
-  };
 
   switch (ins.op) {
-    case 'lock':
-      if (!r) return done(s.slice());
+    case 'lock': {
+      if (!r) return completed(c, s.slice());
       if (r.decl.kind !== 'rwsem') {
-        if (s[off] !== 0) return blocked();
+        if (s[off] !== 0) return blockedMove(res);
         const ns = s.slice();
         ns[off] = me;
-        return done(ns);
+        return completed(c, ns);
       }
       if (phase === 0) {
         const ns = s.slice();
-        if (s[off] === 0 && s[off + 1] === 0 && sumFrom(off + 2) === 0) {
+        if (s[off] === 0 && s[off + 1] === 0 && sumCounts(s, off + 2, n) === 0) {
           ns[off] = me;
-          return done(ns);
+          return completed(c, ns);
         }
         ns[off + 1]++;
-        ns[base + T_PHASE] = 1;
-        out.next.push(ns);
-        ev('queued');
-        return out;
+        return firstPhase(c, ns, 'queued');
       }
-      if (s[off] === 0 && sumFrom(off + 2) === 0) {
-        const ns = s.slice();
-        ns[off + 1]--;
-        ns[off] = me;
-        return done(ns);
-      }
-      return blocked();
+      if (s[off] !== 0 || sumCounts(s, off + 2, n) !== 0) return blockedMove(res);
+      const ns = s.slice();
+      ns[off + 1]--;
+      ns[off] = me;
+      return completed(c, ns);
+    }
     case 'rlock': {
-      if (!r) return done(s.slice());
-      if (s[off] !== 0 || s[off + 1] !== 0) return blocked();
+      if (!r) return completed(c, s.slice());
+      if (s[off] !== 0 || s[off + 1] !== 0) return blockedMove(res);
       const ns = s.slice();
       ns[off + 2 + t]++;
-      return done(ns);
+      return completed(c, ns);
     }
     case 'trylock': {
-      if (!r) return done(s.slice());
-      const ns = s.slice();
+      if (!r) return completed(c, s.slice());
       if (r.decl.kind !== 'rwsem') {
-        if (s[off] !== 0) return bail();
-        ns[off] = me;
-        return done(ns);
+        if (s[off] !== 0) return bailOut(c);
+      } else if (s[off] !== 0 || s[off + 1] !== 0 || sumCounts(s, off + 2, n) !== 0) {
+        return bailOut(c);
       }
-      if (s[off] !== 0 || s[off + 1] !== 0 || sumFrom(off + 2) !== 0) return bail();
+      const ns = s.slice();
       ns[off] = me;
-      return done(ns);
+      return completed(c, ns);
     }
     case 'tryrlock': {
-      if (!r) return done(s.slice());
-      if (s[off] !== 0 || s[off + 1] !== 0) return bail();
+      if (!r) return completed(c, s.slice());
+      if (s[off] !== 0 || s[off + 1] !== 0) return bailOut(c);
       const ns = s.slice();
       ns[off + 2 + t]++;
-      return done(ns);
+      return completed(c, ns);
     }
     case 'unlock': {
       const ns = s.slice();
@@ -280,87 +301,81 @@ export function threadMoves(p: Program, s: number[], t: number, withEvents: bool
         if (ns[off] === me) ns[off] = 0;
         else if (r.decl.kind === 'rwsem' && ns[off + 2 + t] > 0) ns[off + 2 + t]--;
       }
-      return done(ns);
+      return completed(c, ns);
     }
     case 'wait':
-      if (r && s[off] === 0) return blocked();
-      return done(s.slice());
+      if (r && s[off] === 0) return blockedMove(res);
+      return completed(c, s.slice());
     case 'signal': {
       const ns = s.slice();
       if (r) ns[off] = 1;
-      return done(ns);
+      return completed(c, ns);
     }
     case 'start': {
-      if (!r) return done(s.slice());
-      if (s[off] !== 0 && s[off + 1 + t] === 0) return blocked();
+      if (!r) return completed(c, s.slice());
+      if (s[off] !== 0 && s[off + 1 + t] === 0) return blockedMove(res);
       const ns = s.slice();
       ns[off + 1 + t]++;
-      return done(ns);
+      return completed(c, ns);
     }
     case 'stop': case 'exit': {
       const ns = s.slice();
       if (r && ns[off + 1 + t] > 0) ns[off + 1 + t]--;
-      return done(ns);
+      return completed(c, ns);
     }
     case 'commit': {
-      if (!r) return done(s.slice());
+      if (!r) return completed(c, s.slice());
       if (phase === 0) {
-        if (s[off] !== 0) return blocked();
-        if (sumFrom(off + 1) === 0) return done(s.slice());
+        if (s[off] !== 0) return blockedMove(res);
+        if (sumCounts(s, off + 1, n) === 0) return completed(c, s.slice());
         const ns = s.slice();
         ns[off] = me;
-        ns[base + T_PHASE] = 1;
-        out.next.push(ns);
-        ev('begin');
-        return out;
+        return firstPhase(c, ns, 'begin');
       }
-      if (sumFrom(off + 1) !== 0) return blocked();
+      if (sumCounts(s, off + 1, n) !== 0) return blockedMove(res);
       const ns = s.slice();
       ns[off] = 0;
-      return done(ns);
+      return completed(c, ns);
     }
     case 'freeze': {
-      if (!r) return done(s.slice());
+      if (!r) return completed(c, s.slice());
       if (phase === 0) {
-        if (s[off] !== 0) return blocked();
+        if (s[off] !== 0) return blockedMove(res);
         const ns = s.slice();
         ns[off] = me;
-        if (sumFrom(off + 1) === 0) return done(ns);
-        ns[base + T_PHASE] = 1;
-        out.next.push(ns);
-        ev('begin');
-        return out;
+        if (sumCounts(s, off + 1, n) === 0) return completed(c, ns);
+        return firstPhase(c, ns, 'begin');
       }
-      if (sumFrom(off + 1) !== 0) return blocked();
-      return done(s.slice());
+      if (sumCounts(s, off + 1, n) !== 0) return blockedMove(res);
+      return completed(c, s.slice());
     }
     case 'unfreeze': {
       const ns = s.slice();
       if (r && ns[off] === me) ns[off] = 0;
-      return done(ns);
+      return completed(c, ns);
     }
     case 'io':
-      if (r && s[off] !== 0) return blocked();
-      return done(s.slice());
+      if (r && s[off] !== 0) return blockedMove(res);
+      return completed(c, s.slice());
     case 'enter': {
-      if (!r) return done(s.slice());
-      if (s[off] !== 0) return blocked();
+      if (!r) return completed(c, s.slice());
+      if (s[off] !== 0) return blockedMove(res);
       const ns = s.slice();
       ns[off + 1 + t]++;
-      return done(ns);
+      return completed(c, ns);
     }
     case 'alloc': case 'reclaim':
-      return choices(enterableCallbacks(p, s, t, ins));
+      return enterChoices(c, enterableCallbacks(p, s, t, ins));
     case 'fault':
-      return choices(ins.handlers);
+      return enterChoices(c, ins.handlers);
     case 'nofs_save': case 'noio_save': case 'noreclaim_save': case 'nofs_restore': case 'noio_restore': case 'noreclaim_restore': {
       const ns = s.slice();
       const slot = ins.op.startsWith('nofs') ? T_NOFS : ins.op.startsWith('noio') ? T_NOIO : T_NORECLAIM;
       ns[base + slot] = ins.op.endsWith('save') ? ns[base + slot] + 1 : Math.max(0, ns[base + slot] - 1);
-      return done(ns);
+      return completed(c, ns);
     }
   }
-  return done(s.slice());
+  return completed(c, s.slice());
 }
 
 /** Resources thread t may still touch from state s (its current frames' remaining steps and what they enter). */

@@ -93,6 +93,11 @@ function tokenize(lineText: string, line: number, problems: Problem[]): Tok[] {
   return toks;
 }
 
+/** A name token's text: quoted names (`mutex "(work_completion)(&w->work)"`) may contain spaces. */
+function nameOf(t: Tok): string {
+  return t.kind === 'string' ? t.value : t.text;
+}
+
 function spanOf(a: Tok, b: Tok = a): Span {
   return { line: a.line, column: a.column, endLine: b.line, endColumn: b.endColumn };
 }
@@ -181,8 +186,8 @@ export function parseModel(text: string): ParseResult {
         current = null;
         continue;
       }
-      if (t.kind === 'string') {
-        err('unexpected string (only note takes a string)', t);
+      if (t.kind === 'string' && current !== out.rest) {
+        err('unexpected string (only names and note take a string)', t);
         return undefined;
       }
       if (t.kind === 'word' && keys.includes(t.text)) {
@@ -267,7 +272,7 @@ export function parseModel(text: string): ParseResult {
           a.rest.length === 0 ? head : a.rest[1], a.rest.length === 0 ? head : a.rest[a.rest.length - 1]);
         return;
       }
-      step.resource = a.rest[0].text;
+      step.resource = nameOf(a.rest[0]);
       step.operandSpan = spanOf(a.rest[0]);
     } else if (op === 'alloc' || op === 'reclaim') {
       const mask = maskFrom(a.rest, op, head);
@@ -280,7 +285,7 @@ export function parseModel(text: string): ParseResult {
         return;
       }
       if (a.rest.length === 1) {
-        step.handler = a.rest[0].text;
+        step.handler = nameOf(a.rest[0]);
         step.operandSpan = spanOf(a.rest[0]);
       }
     } else if (a.rest.length > 0) {
@@ -317,7 +322,7 @@ export function parseModel(text: string): ParseResult {
       }
       const nameTok = a.rest[0];
       const { kind, flavor } = RESOURCE_KEYWORDS[word];
-      const decl: ResourceDecl = { kind, flavor, name: nameTok.text, span: spanOf(head, a.lastTok), nameSpan: spanOf(nameTok), location: a.location, note: a.note };
+      const decl: ResourceDecl = { kind, flavor, name: nameOf(nameTok), span: spanOf(head, a.lastTok), nameSpan: spanOf(nameTok), location: a.location, note: a.note };
       if (model.resources.some((r) => r.name === decl.name)) {
         err(`'${decl.name}' is already declared`, nameTok);
         return;
@@ -337,7 +342,9 @@ export function parseModel(text: string): ParseResult {
         err(`unexpected '${a.rest[1].text}' after the ${word} name${keys.length ? ` (attributes: ${keys.join(', ')}, @location, note)` : ''}`, a.rest[1]);
         return;
       }
-      if (!a.opensBlock) {
+      // `thread kswapd0 role kswapd` may omit its body: it then runs one default reclaim pass.
+      const bodyless = word === 'thread' && a.keyed.get('role')?.values[0]?.text === 'kswapd';
+      if (!a.opensBlock && !bodyless) {
         err(`expected '{' at the end of the ${word} line`, a.lastTok);
       }
       const nameTok = a.rest[0];
@@ -354,7 +361,7 @@ export function parseModel(text: string): ParseResult {
       let block: OpenBlock;
       if (word === 'reclaim') {
         const cb: ReclaimCallback = {
-          type: 'reclaim', name: nameTok.text, kind: 'other', gate: null, from: 'any', steps: [],
+          type: 'reclaim', name: nameOf(nameTok), kind: 'other', gate: null, from: 'any', steps: [],
           location: a.location, note: a.note, span, nameSpan: spanOf(nameTok),
         };
         const kindTok = single('kind');
@@ -373,12 +380,12 @@ export function parseModel(text: string): ParseResult {
         model.reclaims.push(cb);
         block = { type: 'reclaim', steps: cb.steps, opener: head, name: cb.name };
       } else if (word === 'fault') {
-        const fh: FaultHandler = { type: 'fault', name: nameTok.text, steps: [], location: a.location, note: a.note, span, nameSpan: spanOf(nameTok) };
+        const fh: FaultHandler = { type: 'fault', name: nameOf(nameTok), steps: [], location: a.location, note: a.note, span, nameSpan: spanOf(nameTok) };
         if (model.reclaims.some((r) => r.name === fh.name) || model.faults.some((f) => f.name === fh.name)) err(`'${fh.name}' is already declared`, nameTok);
         model.faults.push(fh);
         block = { type: 'fault', steps: fh.steps, opener: head, name: fh.name };
       } else {
-        const th: ThreadDecl = { name: nameTok.text, role: 'task', steps: [], location: a.location, note: a.note, span, nameSpan: spanOf(nameTok) };
+        const th: ThreadDecl = { name: nameOf(nameTok), role: 'task', steps: [], location: a.location, note: a.note, span, nameSpan: spanOf(nameTok) };
         const roleTok = single('role');
         if (roleTok) {
           if ((THREAD_ROLES as readonly string[]).includes(roleTok.text)) th.role = roleTok.text as ThreadRole;

@@ -11,23 +11,40 @@
 // `#if 0` groups are blanked (newlines kept), like the compiler and ctags do: they often hold text that is not C.
 // `#else`/`#elif` groups of `#if 0` are kept.
 //
-// What is rewritten (all same-length replacements):
+// What is rewritten (all same-length replacements; each one is a Rewrite):
 //   - annotation and attribute macros from ANNOTATION_MACROS (and the prefixes in ANNOTATION_PREFIXES) are
-//     replaced by spaces together with their parenthesised arguments, wherever they occur in code;
+//     replaced by spaces together with their parenthesised arguments, wherever they occur in code
+//     ('annotation'); an all-caps word at the start of a top-level item before a declaration keyword
+//     (`EXPORT_FOR_TESTS struct …`) likewise, and `STATIC` becomes `static` (MACRO_KEYWORDS);
 //   - lock annotations (__acquires/__releases/__must_hold…) likewise, recorded as 'lock-annotation' with args;
 //   - an iterator macro in statement position inside a function body, `IDENT(args) {` or `IDENT(args) stmt`,
 //     gets its name replaced by `while` (or `if` for names shorter than 5 characters) so that tree-sitter builds
-//     a while_statement whose body is the macro's body; scoped_guard()/scoped_cond_guard()/scoped_class() are
-//     the same shape and are recorded as 'scoped-guard' (a lock scope for the analysis);
-//   - SYSCALL_DEFINEn(name, t1, a1, …) { becomes `long            name( t1  a1, …) {` (COMPAT_ likewise);
+//     a while_statement whose condition is the parenthesised args and whose body is the macro's body
+//     ('iterator'); scoped_guard()/scoped_cond_guard()/scoped_class() are the same shape and are recorded as
+//     'scoped-guard' (a lock scope for the analysis; scoped_cond_guard's fail statement is blanked in the
+//     condition and kept in args); `do { … } for_each_vma(vmi, vma);` gets its `while` the same way;
+//   - SYSCALL_DEFINEn(name, t1, a1, …) { becomes `long            name( t1  a1, …) {` (COMPAT_ and SYSCALL32_
+//     likewise; an argument that is a macro call, compat_arg_u64_dual(x), stands for whole parameters);
 //     SYSCALL_DEFINE0(name) becomes `long           name()` (the name moves one column left there);
+//     ast.ts names these functions sys_<name> / compat_sys_<name> / sys32_<name> ('syscall');
 //   - top-level invocations that are not declarations tree-sitter understands (DEFINE_*(), EXPORT_SYMBOL*(),
 //     module_init(), MODULE_*(), *_initcall(), TRACE_EVENT() and the other entries of TOP_LEVEL_MACROS, plus any
 //     all-caps function-like macro at the start of a top-level item not followed by `{`) are blanked with their
-//     `;` and a preceding `static`/`extern`, and recorded as 'define' with their args;
-//   - GNU case ranges `case A ... B:` lose the `... B` part ('other', macro 'case-range');
-//   - a type given as a macro argument, `container_of(p, struct foo, m)`, loses its `struct`/`union`/`enum`
-//     keyword so that the argument is an expression ('other', macro = the callee).
+//     `;` and a preceding `static`/`extern`, and recorded as 'define' with their args; in a body,
+//     `static DEFINE_X(…);` loses its `static`, and `DECLARE_BITMAP(map, N) = {…}` becomes `DECLARE_BITMAP map`;
+//   - preprocessor conditionals tree-sitter cannot parse (a branch starting with `else`, braces opened in one
+//     branch and closed in another, alternative function heads, conditionals inside initializers or argument
+//     lists, right after a label or an `if (…)`) are flattened or reduced to their first branch (see
+//     resolveConditionals below; 'other', macro '#if');
+//   - smaller shapes ('other'): GNU case ranges `case A ... B:` lose `... B`; `container_of(p, struct foo, m)`
+//     loses the `struct` keyword of the type argument; `offsetof(struct s, a.b[0])` keeps only `a`;
+//     `typeof(expr)`/`__alignof__(expr)` on one line become one identifier; a macro next to a string literal
+//     (`KERN_INFO MY_VERSION " ready"`) becomes a string literal; statements passed to a macro
+//     (`DLM_ASSERT(x, dump(x););`) become a comma expression; an argument-less statement macro without `;`
+//     (`BCH_OPTS()` before a statement) becomes `BCH_OPTS ;`; a macro wrapping a block (`D2(list_for_each…{…})`)
+//     is blanked around what it wraps; `#define f(fmt, args...)` loses the `...` of the named variadic.
+//
+// Measured on linux-source-6.12 fs/ + mm/ by scripts/parse-quality.ts (see its header and the corpus test).
 //
 // Pure: no IO, no tree-sitter.
 
@@ -118,6 +135,9 @@ export const ANNOTATION_MACROS: Readonly<Record<string, MacroSpec>> = {
 /** Annotations that make a function inline (include/linux/compiler_types.h, compiler_attributes.h). */
 export const INLINE_ANNOTATIONS: ReadonlySet<string> = new Set(['__always_inline', '__inline_maybe_unused', '__gnu_inline']);
 
+/** All-caps macros that stand for a keyword of the same length (fs/xfs/xfs_linux.h). */
+export const MACRO_KEYWORDS: ReadonlyMap<string, string> = new Map([['STATIC', 'static']]);
+
 /** Identifier prefixes blanked like ANNOTATION_MACROS entries (include/linux/cache.h: the cacheline family). */
 export const ANNOTATION_PREFIXES: readonly { prefix: string; spec: MacroSpec }[] = [
   { prefix: '____cacheline_', spec: A0 },
@@ -135,6 +155,7 @@ export const SCOPED_GUARD_MACROS: ReadonlySet<string> = new Set(['scoped_guard',
 export const SYSCALL_MACROS: readonly { pattern: RegExp; prefix: string }[] = [
   { pattern: /^SYSCALL_DEFINE[0-6]$/, prefix: 'sys_' },
   { pattern: /^COMPAT_SYSCALL_DEFINE[0-6]$/, prefix: 'compat_sys_' },
+  { pattern: /^SYSCALL32_DEFINE[0-6]$/, prefix: 'sys32_' },
 ];
 
 /**
@@ -178,6 +199,9 @@ const STMT_KEYWORDS: ReadonlySet<string> = new Set([
   'if', 'for', 'while', 'do', 'switch', 'return', 'break', 'continue', 'goto',
 ]);
 
+/** Type- and alignment-of operators whose operand tree-sitter wants to be a type (typeof_member: include/linux/stddef.h). */
+const TYPEOF_LIKE: ReadonlySet<string> = new Set(['typeof', '__typeof__', '__typeof', 'typeof_member', '__alignof__', '__alignof', '_Alignof', 'alignof']);
+
 const CONTROL_KEYWORDS: ReadonlySet<string> = new Set(['if', 'while', 'for', 'switch']);
 
 // ---------------------------------------------------------------------------------------------------------------
@@ -204,6 +228,10 @@ interface Directive {
   end: number;
   name: string;
   rest: string;
+  /** Number of code tokens before the directive. */
+  tok: number;
+  /** Inside a blanked `#if 0` group (not a directive the compiler would see). */
+  skipped: boolean;
 }
 
 function isIdentStart(c: number): boolean {
@@ -303,23 +331,26 @@ function lex(text: string): Lexed {
       continue;
     }
     if (c === 35 && lineStart) {
-      const d = readDirective(text, i);
+      const d = readDirective(text, i, toks.length, skipping);
       i = d.end;
       if (skipping) {
         if (d.name === 'if' || d.name === 'ifdef' || d.name === 'ifndef') skipDepth++;
         else if (d.name === 'endif') {
           if (skipDepth === 0) {
             skipping = false;
+            d.skipped = false;
             if0.push([skipFrom, d.start]);
           } else skipDepth--;
         } else if ((d.name === 'else' || d.name === 'elif' || d.name === 'elifdef' || d.name === 'elifndef') && skipDepth === 0) {
           skipping = false;
+          d.skipped = false;
           if0.push([skipFrom, d.start]);
         }
         directives.push(d);
         continue;
       }
       if (d.name === 'if' && /^0\s*$/.test(d.rest)) {
+        d.skipped = false;
         skipping = true;
         skipDepth = 0;
         skipFrom = d.end;
@@ -353,9 +384,14 @@ function lex(text: string): Lexed {
     } else if (c === 34 || c === 39) {
       tok = { t: c === 34 ? T.String : T.Char, start: i, end: skipQuoted(text, i, c), s: '' };
     } else {
-      const three = text.slice(i, i + 3);
-      const two = text.slice(i, i + 2);
-      const s = PUNCT3.has(three) ? three : PUNCT2.has(two) ? two : text[i];
+      let s = text[i];
+      const c2 = text.charCodeAt(i + 1);
+      // Only characters that can start a multi-character punctuator look further.
+      if (c2 === c || c2 === 61 || c2 === 62 || c2 === 46 || c2 === 38 || c2 === 124 || c2 === 43 || c2 === 45 || c2 === 35) {
+        const three = text.slice(i, i + 3);
+        const two = text.slice(i, i + 2);
+        s = PUNCT3.has(three) ? three : PUNCT2.has(two) ? two : s;
+      }
       tok = { t: T.Punct, start: i, end: i + s.length, s };
     }
     i = tok.end;
@@ -366,7 +402,7 @@ function lex(text: string): Lexed {
 }
 
 /** A preprocessor line from `#` through its last continued line (the newline itself is not included). */
-function readDirective(text: string, i: number): Directive {
+function readDirective(text: string, i: number, tok: number, skipped: boolean): Directive {
   const n = text.length;
   let j = i + 1;
   while (j < n) {
@@ -394,7 +430,7 @@ function readDirective(text: string, i: number): Directive {
   const name = m ? m[1] : '';
   const restStart = i + (m ? m[0].length : 1);
   const rest = text.slice(restStart, j).replace(/\/\*[\s\S]*?\*\/|\/\/.*$/g, ' ').replace(/\\\r?\n/g, ' ').trim();
-  return { start: i, end: j, name, rest };
+  return { start: i, end: j, name, rest, tok, skipped };
 }
 
 // ---------------------------------------------------------------------------------------------------------------
@@ -423,6 +459,8 @@ interface Frame {
   questions: number;
   /** For Call frames: the callee identifier. */
   callee?: string;
+  /** For Block frames: the body of a `do` (a `while` must follow the closing brace). */
+  afterDo?: boolean;
 }
 
 class Patcher {
@@ -454,8 +492,10 @@ class Patcher {
   }
 }
 
+const ANNOTATION_MAP: ReadonlyMap<string, MacroSpec> = new Map(Object.entries(ANNOTATION_MACROS));
+
 function annotationSpec(name: string): MacroSpec | undefined {
-  const spec = ANNOTATION_MACROS[name];
+  const spec = ANNOTATION_MAP.get(name);
   if (spec) return spec;
   if (name.charCodeAt(0) !== 95) return undefined;
   for (const p of ANNOTATION_PREFIXES) if (name.startsWith(p.prefix)) return p.spec;
@@ -463,7 +503,7 @@ function annotationSpec(name: string): MacroSpec | undefined {
 }
 
 function syscallPrefix(name: string): string | undefined {
-  if (!name.includes('SYSCALL_DEFINE')) return undefined;
+  if (!name.includes('SYSCALL')) return undefined;
   for (const s of SYSCALL_MACROS) if (s.pattern.test(name)) return s.prefix;
   return undefined;
 }
@@ -482,7 +522,8 @@ function isTopLevelMacro(name: string): boolean {
 }
 
 export function preprocessKernelC(text: string): PreprocessResult {
-  const { toks, if0 } = lex(text);
+  const lexed = lex(text);
+  const if0 = lexed.if0;
   const patch = new Patcher(text);
   const rewrites: Rewrite[] = [];
   for (const [s, e] of if0) {
@@ -492,6 +533,9 @@ export function preprocessKernelC(text: string): PreprocessResult {
     }
   }
 
+  for (const d of lexed.directives) if (d.name === 'define' && !d.skipped) rewriteNamedVariadic(text, d, patch, rewrites);
+  const toks = resolveConditionals(lexed.toks, lexed.directives, patch, rewrites);
+  stringifyAdjacentMacros(text, toks, patch, rewrites);
   const n = toks.length;
   // Matching closer of each opener, computed once (unbalanced openers map to n).
   const match = new Int32Array(n).fill(-1);
@@ -566,12 +610,16 @@ export function preprocessKernelC(text: string): PreprocessResult {
   let pendingBody: F | undefined;
   /** Start of a top-level item after a blanked DEFINE without `;`. */
   let itemStart = true;
+  /** Index of the last token of a blanked top-level define: the next item starts after it. */
+  let itemBoundary = -1;
   /** Index of the `(` of a rewritten iterator macro: it is pushed as a control frame. */
   let pendingParen = -1;
   /** Index of the last `:` that closed a conditional expression (not a label). */
   let ternaryColon = -1;
   /** Number of Function/Block frames on the stack. */
   let bodyFrames = 0;
+  /** Index of the token after the `}` closing a `do` body: a `while`-like macro there ends the do-while. */
+  let expectWhileAt = -1;
 
   const top = (): Frame | undefined => frames[frames.length - 1];
   const inStatementContext = (): boolean => {
@@ -597,8 +645,11 @@ export function preprocessKernelC(text: string): PreprocessResult {
         return false;
     }
   };
+  /** Tokens blanked by a rewrite that the structural pass must not see. */
+  const skip = new Set<number>();
   for (let k = 0; k < n; k++) {
     const tk = toks[k];
+    if (skip.has(k)) continue;
     if (tk.t === T.Ident) {
       const name = tk.s;
       // 1. Annotation macros, anywhere in code.
@@ -622,10 +673,30 @@ export function preprocessKernelC(text: string): PreprocessResult {
       }
       const next = toks[k + 1];
       const callLike = next !== undefined && next.t === T.Punct && next.s === '(';
+      if (k === expectWhileAt && callLike && name !== 'while' && !C_KEYWORDS.has(name) && tk.end - tk.start >= 5) {
+        // `do { … } for_each_vma(vmi, vma);`: the macro is the `while` of a do-while.
+        patch.put(tk.start, 'while'.padEnd(tk.end - tk.start));
+        const close = match[k + 1];
+        rewrites.push({ start: tk.start, end: close < n ? toks[close].end : tk.end, kind: 'iterator', macro: name, args: argsOf(k + 1) });
+        pendingParen = k + 1;
+        prev = k;
+        prevClosed = undefined;
+        continue;
+      }
+      if ((name === 'offsetof' || name === '__builtin_offsetof') && callLike) rewriteOffsetof(k);
 
       // 2. Top level.
       if (frames.length === 0) {
         const startOfItem = itemStart || prev < 0 || (toks[prev].t === T.Punct && (toks[prev].s === ';' || toks[prev].s === '}'));
+        if (startOfItem && !callLike && next && next.t === T.Ident && DECL_KEYWORDS.has(next.s) && /^[A-Z_][A-Z0-9_]*$/.test(name) && /[A-Z]/.test(name)) {
+          // `STATIC int f(void)` (fs/xfs/xfs_linux.h: #define STATIC static), `EXPORT_FOR_TESTS struct …` (btrfs):
+          // an all-caps word before a declaration keyword is a storage/annotation macro.
+          const kw = MACRO_KEYWORDS.get(name);
+          if (kw) patch.put(tk.start, kw);
+          else patch.blank(tk.start, tk.end);
+          rewrites.push({ start: tk.start, end: tk.end, kind: 'annotation', macro: name });
+          continue;
+        }
         if (callLike && match[k + 1] < n) {
           const close = match[k + 1];
           const after = toks[close + 1];
@@ -640,14 +711,75 @@ export function preprocessKernelC(text: string): PreprocessResult {
             rewrites.push({ start: toks[from].start, end: toks[last].end, kind: 'define', macro: name, args: argsOf(k + 1) });
             k = last;
             itemStart = true;
+            itemBoundary = last;
             continue;
           }
         }
       } else if (callLike && !C_KEYWORDS.has(name) && atStatementStart() && match[k + 1] < n) {
         // 3. Iterator macros in statement position.
         const close = match[k + 1];
-        if (isIteratorBody(close + 1)) {
+        const after = toks[close + 1];
+        if (close > k + 2 && (!after || after.t !== T.Punct || after.s !== ';') && wrapsBlock(k + 1, close)) {
+          // `D2(list_for_each_entry(…) { … })`: a macro wrapping statements; blank it, keep what it wraps.
+          patch.blank(tk.start, toks[k + 1].end);
+          patch.blank(toks[close].start, toks[close].end);
+          rewrites.push({ start: tk.start, end: toks[close].end, kind: 'other', macro: name, args: argsOf(k + 1) });
+          skip.add(k + 1);
+          skip.add(close);
+          continue;
+        }
+        if (close > k + 2 && after && after.t === T.Punct && after.s === '=' && /^[A-Z_][A-Z0-9_]*$/.test(name) &&
+          toks[k + 2].t === T.Ident && toks[k + 3]?.t === T.Punct && (toks[k + 3].s === ',' || toks[k + 3].s === ')')) {
+          // `DECLARE_BITMAP(map, N) = { 0 };` → `DECLARE_BITMAP map     = { 0 };`: a declaration of `map`.
+          patch.blank(toks[k + 1].start, toks[k + 1].end);
+          patch.blank(toks[k + 3].start, toks[close].end);
+          rewrites.push({ start: tk.start, end: toks[close].end, kind: 'define', macro: name, args: argsOf(k + 1) });
+          prev = k + 2;
+          prevClosed = undefined;
+          k = close;
+          continue;
+        }
+        if (close === k + 2) {
+          // `BCH_OPTS()` followed by a statement: a statement macro without `;` (an X-macro); `()` → ` ;`.
+          const nx = toks[close + 1];
+          if (isIteratorBody(close + 1) || (nx && ((nx.t === T.Ident && (nx.s === 'case' || nx.s === 'default')) || (nx.t === T.Punct && nx.s === '}')))) {
+            patch.put(toks[k + 1].start, ' ;');
+            rewrites.push({ start: tk.start, end: toks[close].end, kind: 'other', macro: name });
+            prev = close;
+            prevClosed = undefined;
+            k = close;
+            continue;
+          }
+        } else if (isIteratorBody(close + 1) && !startsWithType(k + 2)) {
           rewriteIterator(k, close);
+          continue;
+        }
+      } else if (frames.length > 0 && next && ((next.t === T.Ident && STMT_KEYWORDS.has(next.s)) || (next.t === T.Punct && next.s === '}')) &&
+        /^[A-Z_][A-Z0-9_]*$/.test(name) &&
+        /[A-Z]/.test(name) && atStatementStart()) {
+        // `UFS_TEST_FREE_SPACE_CG` alone on a line before `for (…)`: a statement macro without `;` or arguments.
+        patch.blank(tk.start, tk.end);
+        rewrites.push({ start: tk.start, end: tk.end, kind: 'other', macro: name });
+        continue;
+      } else if (name === 'static' && atStatementStart() && next && next.t === T.Ident && /^[A-Z_][A-Z0-9_]*$/.test(next.s) &&
+        toks[k + 2]?.t === T.Punct && toks[k + 2].s === '(') {
+        // `static DEFINE_RATELIMIT_STATE(rs, …);` in a body: without `static` it is a macro call statement.
+        patch.blank(tk.start, tk.end);
+        rewrites.push({ start: tk.start, end: tk.end, kind: 'define', macro: 'static' });
+        continue;
+      }
+      if (TYPEOF_LIKE.has(name) && callLike && match[k + 1] < n) {
+        // `typeof(expr) x;`, `__alignof__(p->a[0])`: tree-sitter only takes a type inside; the whole specifier
+        // becomes one identifier (a type name, or an expression).
+        const close = match[k + 1];
+        const len = toks[close].end - tk.start;
+        if (!text.slice(tk.start, toks[close].end).includes('\n')) {
+          patch.put(tk.start, (name.includes('typeof') ? 'typeof' : 'alignof').padEnd(len, '_'));
+          rewrites.push({ start: tk.start, end: toks[close].end, kind: 'other', macro: name, args: argsOf(k + 1) });
+          prev = close;
+          prevClosed = undefined;
+          k = close;
+          itemStart = false;
           continue;
         }
       }
@@ -657,8 +789,9 @@ export function preprocessKernelC(text: string): PreprocessResult {
         const p = prev >= 0 ? toks[prev] : undefined;
         const tag = toks[k + 1];
         const after = toks[k + 2];
+        // Only in a list of two or more arguments: `DARRAY(struct foo) x;` is a type, and stays one.
         if (f && f.f === F.Call && p && p.t === T.Punct && (p.s === '(' || p.s === ',') && tag && tag.t === T.Ident &&
-          after && after.t === T.Punct && (after.s === ',' || after.s === ')')) {
+          after && after.t === T.Punct && (after.s === ',' || after.s === ')') && !(p.s === '(' && after.s === ')')) {
           patch.blank(tk.start, tk.end);
           rewrites.push({ start: tk.start, end: tag.end, kind: 'other', macro: f.callee ?? '' });
           prev = k + 1;
@@ -724,7 +857,9 @@ export function preprocessKernelC(text: string): PreprocessResult {
         } else {
           f = F.Aggregate;
         }
-        frames.push({ f, open: k, questions: 0 });
+        const fr: Frame = { f, open: k, questions: 0 };
+        if (f === F.Block && p && p.t === T.Ident && p.s === 'do') fr.afterDo = true;
+        frames.push(fr);
         if (f === F.Block || f === F.Function) bodyFrames++;
         break;
       }
@@ -738,6 +873,7 @@ export function preprocessKernelC(text: string): PreprocessResult {
           const fr = frames[d];
           for (let x = d; x < frames.length; x++) if (frames[x].f === F.Block || frames[x].f === F.Function) bodyFrames--;
           frames.length = d;
+          if (fr.afterDo) expectWhileAt = k + 1;
           prev = k;
           prevClosed = s === ')' ? fr.f : undefined;
           itemStart = false;
@@ -761,6 +897,13 @@ export function preprocessKernelC(text: string): PreprocessResult {
       case ';': {
         const f = top();
         if (f) f.questions = 0;
+        if (f && f.f === F.Call && bodyFrames > 0) {
+          // A statement passed to a macro: `DLM_ASSERT(x, dlm_print_lkb(lkb););` → a comma expression.
+          const nx = toks[k + 1];
+          const last = nx && nx.t === T.Punct && (nx.s === ')' || nx.s === ',');
+          patch.put(tk.start, last ? ' ' : ',');
+          rewrites.push({ start: tk.start, end: tk.end, kind: 'other', macro: f.callee ?? '' });
+        }
         break;
       }
       case '...': {
@@ -784,8 +927,14 @@ export function preprocessKernelC(text: string): PreprocessResult {
     let j = k - 1;
     while (j >= 0 && toks[j].t === T.Ident && (toks[j].s === 'static' || toks[j].s === 'extern' || toks[j].s === 'const')) j--;
     if (j === k - 1) return -1;
-    if (j < 0 || (toks[j].t === T.Punct && (toks[j].s === ';' || toks[j].s === '}'))) return j + 1;
+    if (j < 0 || j === itemBoundary || (toks[j].t === T.Punct && (toks[j].s === ';' || toks[j].s === '}'))) return j + 1;
     return -1;
+  }
+
+  /** Does the macro argument starting at toks[j] start with a type (`DARRAY(struct foo *) x;` is a declaration)? */
+  function startsWithType(j: number): boolean {
+    const t = toks[j];
+    return t !== undefined && t.t === T.Ident && DECL_KEYWORDS.has(t.s);
   }
 
   function isIteratorBody(j: number): boolean {
@@ -864,6 +1013,32 @@ export function preprocessKernelC(text: string): PreprocessResult {
     return true;
   }
 
+  /** Does the single argument of the list opened at `open` hold a `{` at its own level (statements)? */
+  function wrapsBlock(open: number, close: number): boolean {
+    let depth = 0;
+    for (let j = open + 1; j < close; j++) {
+      const t = toks[j];
+      if (t.t !== T.Punct) continue;
+      if (t.s === '(' || t.s === '[') depth++;
+      else if (t.s === ')' || t.s === ']') depth--;
+      else if (depth === 0 && t.s === ',') return false;
+      else if (depth === 0 && t.s === '{') return j > open + 1 && toks[j - 1].t === T.Punct && toks[j - 1].s === ')';
+    }
+    return false;
+  }
+
+  function rewriteOffsetof(k: number): void {
+    const args = argsOf(k + 1);
+    const member = args[1];
+    if (!member) return;
+    const m = /^\s*[A-Za-z_]\w*/.exec(member.text);
+    if (!m || m[0].length === member.text.length) return;
+    // `offsetof(struct s, a.b[0])`: tree-sitter wants one field name; keep the first, blank the designator path.
+    const from = member.start + m[0].length;
+    patch.blank(from, member.end);
+    rewrites.push({ start: toks[k].start, end: member.end, kind: 'other', macro: toks[k].s, args });
+  }
+
   function rewriteCaseRange(k: number): void {
     // `case A ... B:`: find `case` before and `:` after at the same nesting.
     let j = k - 1;
@@ -896,4 +1071,258 @@ export function preprocessKernelC(text: string): PreprocessResult {
       args: [{ text: text.slice(toks[k + 1].start, end), start: toks[k + 1].start, end }],
     });
   }
+}
+
+// ---------------------------------------------------------------------------------------------------------------
+// Preprocessor conditionals
+//
+// tree-sitter-c parses `#if`/`#ifdef` groups where a top-level item, a statement, a struct field or an enumerator
+// may stand, and only when every branch is complete on its own. Kernel code also puts them inside initializer
+// lists and argument lists, starts a branch with `else`, opens a brace in one branch and closes it in another,
+// or writes two alternative function heads. Each conditional is classified, innermost first:
+//   keep          every branch is balanced (braces, parentheses, brackets), starts like an item or a statement,
+//                 is not the tail of a function head (a branch ending with `)` right before a `{`), is not right
+//                 after a label, and the conditional is not inside an expression or an initializer;
+//   flatten       otherwise, when there is a single branch: the directive lines are blanked and the code kept
+//                 (as if the option were enabled);
+//   first-branch  otherwise: the directive lines and every branch but the first live one are blanked
+//                 (the first live branch of `#if 0 … #else … #endif` is the `#else` one).
+// Each decision other than keep is recorded as an 'other' rewrite with macro '#if' (args[0]: the decision).
+
+interface CondBlock {
+  dirs: Directive[];
+  children: CondBlock[];
+}
+
+const ITEM_START_PUNCT = new Set(['{', ';', '(', '*', '++', '--', '!', '~', '&', '[', '#']);
+
+function resolveConditionals(toks: Tok[], directives: Directive[], patch: Patcher, rewrites: Rewrite[]): Tok[] {
+  // Build the conditional tree.
+  const roots: CondBlock[] = [];
+  const open: CondBlock[] = [];
+  for (const d of directives) {
+    if (d.skipped) continue;
+    switch (d.name) {
+      case 'if':
+      case 'ifdef':
+      case 'ifndef': {
+        const b: CondBlock = { dirs: [d], children: [] };
+        (open.length ? open[open.length - 1].children : roots).push(b);
+        open.push(b);
+        break;
+      }
+      case 'elif':
+      case 'elifdef':
+      case 'elifndef':
+      case 'else':
+        if (open.length) open[open.length - 1].dirs.push(d);
+        break;
+      case 'endif': {
+        const b = open.pop();
+        if (b) b.dirs.push(d);
+        break;
+      }
+      default:
+        break;
+    }
+  }
+  if (roots.length === 0) return toks;
+  // Unterminated blocks (no #endif) are left alone.
+  const complete = (b: CondBlock): boolean => b.dirs[b.dirs.length - 1].name === 'endif';
+
+  // Context at each block start: inside an expression/initializer or not, right after a label.
+  const exprAt = new Map<number, boolean>();
+  {
+    const starts = new Set<number>();
+    const collect = (b: CondBlock): void => {
+      starts.add(b.dirs[0].tok);
+      b.children.forEach(collect);
+    };
+    roots.forEach(collect);
+    const stack: string[] = [];
+    for (let k = 0; k <= toks.length; k++) {
+      if (starts.has(k)) {
+        const topc = stack[stack.length - 1];
+        exprAt.set(k, topc === '(' || topc === '[' || topc === 'init');
+      }
+      if (k === toks.length) break;
+      const tk = toks[k];
+      if (tk.t !== T.Punct) continue;
+      const s = tk.s;
+      if (s === '(' || s === '[') stack.push(s);
+      else if (s === '{') {
+        const p = toks[k - 1];
+        const topc = stack[stack.length - 1];
+        const init = p !== undefined && p.t === T.Punct && (p.s === '=' || (topc === 'init' && (p.s === ',' || p.s === '{')));
+        stack.push(init ? 'init' : '{');
+      } else if (s === ')' || s === ']' || s === '}') stack.pop();
+    }
+  }
+
+  const dead = new Uint8Array(toks.length);
+  /** Does the token before index k require a statement (a label, `else`, `do`, the `)` of if/while/for)? */
+  const needsStatementBefore = (k: number): boolean => {
+    let j = k - 1;
+    while (j >= 0 && dead[j]) j--;
+    const c = toks[j];
+    if (!c) return false;
+    if (c.t === T.Ident) return c.s === 'else' || c.s === 'do';
+    if (c.t !== T.Punct) return false;
+    if (c.s === ':') {
+      const l = toks[j - 1];
+      const b = toks[j - 2];
+      return l !== undefined && l.t === T.Ident && l.s !== 'default' &&
+        (b === undefined || (b.t === T.Punct && (b.s === ';' || b.s === '{' || b.s === '}')));
+    }
+    if (c.s === ')') return closesControl(j);
+    return false;
+  };
+  /** Is toks[j] (a `)`) the end of an if/while/for/switch header? */
+  const closesControl = (j: number, from = 0): boolean => {
+    let depth = 0;
+    for (let i = j; i >= from && j - i < 4000; i--) {
+      if (dead[i] || toks[i].t !== T.Punct) continue;
+      if (toks[i].s === ')') depth++;
+      else if (toks[i].s === '(' && --depth === 0) {
+        let p = i - 1;
+        while (p >= 0 && dead[p]) p--;
+        const kw = toks[p];
+        return kw !== undefined && kw.t === T.Ident && CONTROL_KEYWORDS.has(kw.s);
+      }
+    }
+    return false;
+  };
+  const live = (from: number, to: number): number[] => {
+    const out: number[] = [];
+    for (let k = from; k < to; k++) if (!dead[k]) out.push(k);
+    return out;
+  };
+  const branchOk = (idx: number[], nextTok: Tok | undefined, inExpr: boolean): boolean => {
+    if (idx.length === 0) return true;
+    let paren = 0;
+    let brack = 0;
+    let brace = 0;
+    for (const k of idx) {
+      const tk = toks[k];
+      if (tk.t !== T.Punct) continue;
+      switch (tk.s) {
+        case '(': paren++; break;
+        case ')': if (--paren < 0) return false; break;
+        case '[': brack++; break;
+        case ']': if (--brack < 0) return false; break;
+        case '{': brace++; break;
+        case '}': if (--brace < 0) return false; break;
+        default: break;
+      }
+    }
+    if (paren !== 0 || brack !== 0 || brace !== 0) return false;
+    const first = toks[idx[0]];
+    if (first.t === T.Ident && first.s === 'else') return false;
+    if (first.t === T.Punct && !ITEM_START_PUNCT.has(first.s)) return false;
+    if (first.t === T.String) return false;
+    const last = toks[idx[idx.length - 1]];
+    if (last.t === T.Punct && last.s === ')' && nextTok && nextTok.t === T.Punct && nextTok.s === '{') return false;
+    // A branch ending inside an expression (`mode =`) or with a label whose statement is outside.
+    if (!inExpr && last.t === T.Punct && last.s !== ';' && last.s !== '}' && last.s !== ')' && last.s !== ']') return false;
+    if (last.t === T.Ident && (last.s === 'else' || last.s === 'do')) return false;
+    if (!inExpr && last.t === T.Punct && last.s === ')' && closesControl(idx[idx.length - 1], idx[0])) return false;
+    return true;
+  };
+  const blankRange = (start: number, end: number): void => patch.blank(start, end);
+
+  const resolve = (b: CondBlock): void => {
+    b.children.forEach(resolve);
+    if (!complete(b)) return;
+    const dirs = b.dirs;
+    const endTok = dirs[dirs.length - 1].tok;
+    let after = endTok;
+    while (after < toks.length && dead[after]) after++;
+    const nextTok = toks[after];
+    const branches: number[][] = [];
+    for (let i = 0; i + 1 < dirs.length; i++) branches.push(live(dirs[i].tok, dirs[i + 1].tok));
+    const inExpr = exprAt.get(dirs[0].tok) === true;
+    const afterLabel = needsStatementBefore(dirs[0].tok);
+    if (!inExpr && !afterLabel && branches.every((br) => branchOk(br, nextTok, inExpr))) return;
+    for (const d of dirs) blankRange(d.start, d.end);
+    const single = dirs.length === 2;
+    const decision = single ? 'flatten' : 'first-branch';
+    if (!single) {
+      // The first live branch: skip `#if 0` groups (their text is already blank) and `#elif 0`.
+      let keep = 0;
+      while (keep < branches.length - 1 && /^0\s*$/.test(dirs[keep].rest) && (dirs[keep].name === 'if' || dirs[keep].name === 'elif')) keep++;
+      for (let i = 0; i < branches.length; i++) {
+        if (i === keep) continue;
+        for (let k = dirs[i].tok; k < dirs[i + 1].tok; k++) dead[k] = 1;
+        blankRange(dirs[i].end, dirs[i + 1].start);
+      }
+    }
+    const first = dirs[0];
+    rewrites.push({
+      start: first.start, end: dirs[dirs.length - 1].end, kind: 'other', macro: '#if',
+      args: [{ text: decision, start: first.start, end: first.end }],
+    });
+  };
+  roots.forEach(resolve);
+  return toks.filter((_, k) => !dead[k]);
+}
+
+/**
+ * A macro standing for a string next to a string literal (`KERN_INFO XFS_VERSION_STRING " with "`): replaced by a
+ * string literal of the same length so that tree-sitter sees a concatenated string.
+ */
+function stringifyAdjacentMacros(text: string, toks: Tok[], patch: Patcher, rewrites: Rewrite[]): void {
+  const n = toks.length;
+  const candidate = (k: number): boolean => {
+    const tk = toks[k];
+    if (!tk || tk.t !== T.Ident || tk.end - tk.start < 2) return false;
+    if (C_KEYWORDS.has(tk.s) || annotationSpec(tk.s)) return false;
+    const nx = toks[k + 1];
+    return !(nx && nx.t === T.Punct && nx.s === '(');
+  };
+  let mark: Uint8Array | undefined;
+  for (let k = 0; k < n; k++) {
+    if (toks[k].t !== T.Ident) continue;
+    const nx = toks[k + 1];
+    const pv = toks[k - 1];
+    if (((nx && nx.t === T.String) || (pv && pv.t === T.String)) && candidate(k)) (mark ??= new Uint8Array(n))[k] = 1;
+  }
+  if (!mark) return;
+  // Chains: `KERN_INFO XFS_VERSION_STRING "…"`.
+  for (let k = n - 2; k >= 0; k--) if (!mark[k] && mark[k + 1] && candidate(k)) mark[k] = 1;
+  for (let k = 0; k < n; k++) {
+    if (!mark[k]) continue;
+    const tk = toks[k];
+    patch.put(tk.start, '"' + text.slice(tk.start + 1, tk.end - 1).replace(/[\\"]/g, '_') + '"');
+    rewrites.push({ start: tk.start, end: tk.end, kind: 'other', macro: tk.s });
+  }
+}
+
+/**
+ * Bracket balance of text[start, end) as C code (comments, strings, character literals and preprocessor lines
+ * skipped): `ok` when parentheses, brackets and braces all close in order and nothing is left open.
+ */
+export function bracketsBalanced(text: string, start: number, end: number): boolean {
+  const { toks } = lex(text.slice(start, end));
+  const stack: string[] = [];
+  for (const tk of toks) {
+    if (tk.t !== T.Punct) continue;
+    const s = tk.s;
+    if (s === '(' || s === '[' || s === '{') stack.push(s);
+    else if (s === ')' || s === ']' || s === '}') {
+      const want = s === ')' ? '(' : s === ']' ? '[' : '{';
+      if (stack.pop() !== want) return false;
+    }
+  }
+  return stack.length === 0;
+}
+
+/** `#define printf(format, args...)`: tree-sitter-c only knows `...` alone; the GNU named form loses its dots. */
+function rewriteNamedVariadic(text: string, d: Directive, patch: Patcher, rewrites: Rewrite[]): void {
+  const head = /^#\s*define\s+\w+\(([^)]*)\)/.exec(text.slice(d.start, Math.min(d.end, d.start + 400)));
+  if (!head) return;
+  const m = /\w\s*(\.\.\.)/.exec(head[1]);
+  if (!m) return;
+  const at = d.start + head.index + head[0].indexOf('(') + 1 + m.index + m[0].length - 3;
+  patch.blank(at, at + 3);
+  rewrites.push({ start: at, end: at + 3, kind: 'other', macro: '#define' });
 }

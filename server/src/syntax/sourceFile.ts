@@ -1,6 +1,11 @@
 // A parsed C file as a value: the original text, the kernel-idiom-rewritten text tree-sitter saw, the tree,
 // the rewrites and a line index. Nothing here throws on user input: problems are returned as messages.
 //
+// Broken items: when a top-level ERROR node spans several top-level items (kernel style starts each at column 0),
+// each item inside it whose brackets do not balance (a function being typed) is blanked and the text reparsed
+// once, so that the functions after it are found. The blanked range is an 'other' rewrite with macro
+// 'lines A-B', and a problem says that part is not analysed.
+//
 // Incremental reparse: parseSource(parser, text, previous) diffs the previous parsedText against the new one
 // (common prefix and suffix: an editor change is one contiguous edit), applies it to a copy of the previous tree
 // with tree.edit() and lets tree-sitter reuse the unchanged subtrees. Preprocessing always runs on the whole
@@ -8,8 +13,8 @@
 // Measured by scripts/parse-quality.ts (section "incremental"): see its header for the figures.
 //
 // Pure: no IO (bytes in, values out).
-import type { Parser, Point, Tree } from 'web-tree-sitter';
-import { preprocessKernelC, type Rewrite } from './kernelIdioms';
+import type { Node, Parser, Point, Tree } from 'web-tree-sitter';
+import { bracketsBalanced, preprocessKernelC, type Rewrite } from './kernelIdioms';
 import { LineIndex } from './lineIndex';
 
 export interface DecodeOptions {
@@ -65,7 +70,7 @@ export interface SourceFile {
   /** What preprocessKernelC changed, sorted by start. */
   readonly rewrites: readonly Rewrite[];
   readonly lineIndex: LineIndex;
-  /** The tree has ERROR or MISSING nodes somewhere. */
+  /** The tree has ERROR or MISSING nodes somewhere, or a broken item was blanked (see problems). */
   readonly hasErrors: boolean;
   /** Problems of the parse itself (not syntax errors), e.g. a cancelled or failed parse. */
   readonly problems: readonly string[];
@@ -76,6 +81,8 @@ export interface SourceFile {
 export interface ParseOptions {
   /** Give up (with a problem, and an empty tree) after this many milliseconds. */
   timeoutMs?: number;
+  /** When given, the milliseconds spent preprocessing and parsing are added to it (for benchmarks). */
+  timings?: { preprocessMs: number; parseMs: number };
 }
 
 /** Preprocess and parse `text`; never throws. `previous` (same parser, not disposed) enables incremental reparse. */
@@ -83,6 +90,7 @@ export function parseSource(parser: Parser, text: string, previous?: SourceFile,
   const problems: string[] = [];
   let parsedText = text;
   let rewrites: Rewrite[] = [];
+  const t0 = opts.timings ? performance.now() : 0;
   try {
     const pre = preprocessKernelC(text);
     if (pre.text.length === text.length) {
@@ -95,6 +103,7 @@ export function parseSource(parser: Parser, text: string, previous?: SourceFile,
     problems.push(`internal: kernel-idiom rewrite failed (${message(e)}); parsed the text as written`);
   }
 
+  const t1 = opts.timings ? performance.now() : 0;
   let tree: Tree | null = null;
   let oldTree: Tree | null = null;
   try {
@@ -118,8 +127,30 @@ export function parseSource(parser: Parser, text: string, previous?: SourceFile,
   if (!tree) {
     parser.reset();
     tree = parser.parse('')!;
+  } else if (tree.rootNode.hasError) {
+    // A half-typed function can leave brackets open and swallow the functions after it: blank it and reparse.
+    const recovered = isolateBrokenItems(parsedText, tree);
+    if (recovered) {
+      try {
+        const again = parser.parse(recovered.text);
+        if (again) {
+          tree.delete();
+          tree = again;
+          parsedText = recovered.text;
+          rewrites = [...rewrites, ...recovered.rewrites].sort((a, b) => a.start - b.start);
+          for (const r of recovered.rewrites) problems.push(`syntax errors in ${r.macro}; that part is not analysed`);
+        }
+      } catch (e) {
+        problems.push(`reparse failed (${message(e)})`);
+      }
+    }
   }
 
+  if (opts.timings) {
+    opts.timings.preprocessMs += t1 - t0;
+    opts.timings.parseMs += performance.now() - t1;
+  }
+  const recoveredSomething = rewrites.some((r) => r.kind === 'other' && r.macro.startsWith('lines '));
   let disposed = false;
   const t = tree;
   return {
@@ -128,7 +159,7 @@ export function parseSource(parser: Parser, text: string, previous?: SourceFile,
     tree: t,
     rewrites,
     lineIndex: new LineIndex(text),
-    hasErrors: t.rootNode.hasError,
+    hasErrors: t.rootNode.hasError || recoveredSomething,
     problems,
     dispose() {
       if (disposed) return;
@@ -170,4 +201,37 @@ export function diffEdit(before: string, after: string) {
     oldEndPosition: pointAt(before, oldEnd),
     newEndPosition: pointAt(after, newEnd),
   };
+}
+
+/** Column-0 line starting a top-level item: an identifier that is not a label, or `}`-free code. */
+const ITEM_START = /^[A-Za-z_]\w*(?![\w \t]*:)/;
+
+function isolateBrokenItems(text: string, tree: Tree): { text: string; rewrites: Rewrite[] } | undefined {
+  const root = tree.rootNode;
+  const errors: Node[] = root.isError ? [root] : root.children.filter((c): c is Node => !!c && c.isError);
+  if (errors.length === 0) return undefined;
+  const out: string[] = [];
+  const rewrites: Rewrite[] = [];
+  let at = 0;
+  for (const err of errors) {
+    // Item starts inside the ERROR node: column-0 lines beginning with an identifier.
+    const starts: number[] = [err.startIndex];
+    for (let nl = text.indexOf('\n', err.startIndex); nl >= 0 && nl + 1 < err.endIndex; nl = text.indexOf('\n', nl + 1)) {
+      if (ITEM_START.test(text.slice(nl + 1, nl + 81))) starts.push(nl + 1);
+    }
+    if (starts.length < 2) continue;
+    starts.push(err.endIndex);
+    for (let i = 0; i + 1 < starts.length; i++) {
+      const a = starts[i];
+      const b = starts[i + 1];
+      if (b <= a || bracketsBalanced(text, a, b)) continue;
+      out.push(text.slice(at, a), text.slice(a, b).replace(/[^\r\n]/g, ' '));
+      at = b;
+      const lines = (s: number): number => text.slice(0, s).split('\n').length;
+      rewrites.push({ start: a, end: b, kind: 'other', macro: `lines ${lines(a)}-${lines(b - 1)}` });
+    }
+  }
+  if (rewrites.length === 0) return undefined;
+  out.push(text.slice(at));
+  return { text: out.join(''), rewrites };
 }

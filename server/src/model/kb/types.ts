@@ -136,6 +136,7 @@ export interface TransactionEntry {
   resource: string; // lockdep-style pseudo-class, e.g. "jbd2_handle", "xfs_trans", "btrfs_trans_num_writers"
   scope: PfFlag | 'none';
   handleArg?: number | 'return'; // where the handle lives
+  versions?: KernelTable[]; // absent: all (fsnotify_group_lock opens its scope unconditionally only on 6.12)
   source: Source;
 }
 

@@ -1,0 +1,358 @@
+// Loads the knowledge base: the built-in data files (bundled JSON) plus optional user override files,
+// validated entry by entry, and indexed by name per kernel table.
+// An invalid built-in entry is a developer error and throws (file, JSON path, reason).
+// An invalid override entry is skipped and reported in `problems`; loading overrides never throws.
+import type { z } from 'zod';
+import { GfpModel } from '../gfp';
+import allocatorsJson from './data/allocators.json';
+import gfp61Json from './data/gfp-6.1.json';
+import gfp612Json from './data/gfp-6.12.json';
+import guardsJson from './data/guards.json';
+import lockFlagsJson from './data/lockFlags.json';
+import locksJson from './data/locks.json';
+import scopesJson from './data/scopes.json';
+import sleepersJson from './data/sleepers.json';
+import transactionsJson from './data/transactions.json';
+import uaccessJson from './data/uaccess.json';
+import { ENTRY_KEYS, entrySchemas, gfpTableFileSchema, type EntryKey } from './schema';
+import type {
+  AllocatorEntry, GfpTableFile, GuardEntry, KernelTable, KnowledgeBase, LockApiEntry, LockFlagEntry, ScopeApiEntry,
+  SleeperEntry, TransactionEntry, UaccessEntry,
+} from './types';
+
+export const KERNEL_TABLES: readonly KernelTable[] = ['6.1', '6.12'];
+
+/** The built-in data files by file name, as imported (exported so tests can feed corrupted copies to buildKnowledgeBase). */
+export const BUILTIN_FILES: Readonly<Record<string, unknown>> = {
+  'gfp-6.1.json': gfp61Json,
+  'gfp-6.12.json': gfp612Json,
+  'allocators.json': allocatorsJson,
+  'scopes.json': scopesJson,
+  'locks.json': locksJson,
+  'lockFlags.json': lockFlagsJson,
+  'guards.json': guardsJson,
+  'uaccess.json': uaccessJson,
+  'sleepers.json': sleepersJson,
+  'transactions.json': transactionsJson,
+};
+
+/** A user override file: same shapes as the data files, `{ "allocators": [...], "locks": [...], ... }`, comments allowed. */
+export interface KbOverride {
+  path: string;
+  text: string;
+}
+
+/** Lookups by name. On 6.12, `allocator()` also resolves `<name>_noprof` to the base entry when that entry has `noprof`. */
+export interface KbLookup {
+  allocator(name: string): AllocatorEntry | undefined;
+  scope(name: string): ScopeApiEntry | undefined;
+  lock(name: string): LockApiEntry | undefined;
+  /** All flag → class entries of a flag-selected lock API (xfs_ilock); empty when none. */
+  lockFlags(api: string): LockFlagEntry[];
+  guard(name: string): GuardEntry | undefined;
+  uaccess(name: string): UaccessEntry | undefined;
+  sleeper(name: string): SleeperEntry | undefined;
+  transaction(name: string): TransactionEntry | undefined;
+}
+
+/** The knowledge base as seen by code written for one kernel table. */
+export interface KbView extends KbLookup {
+  table: KernelTable;
+  gfp: GfpModel;
+}
+
+/** Per-table views; the lookups on the index itself search the 6.12 view first, then 6.1. */
+export interface KbIndex extends KbLookup {
+  forTable(table: KernelTable): KbView;
+}
+
+export interface KbLoadResult {
+  kb: KnowledgeBase;
+  index: KbIndex;
+  problems: string[];
+}
+
+type AnyEntry =
+  | AllocatorEntry | ScopeApiEntry | LockApiEntry | LockFlagEntry | GuardEntry | UaccessEntry | SleeperEntry | TransactionEntry;
+type EntryOf<K extends EntryKey> = z.infer<(typeof entrySchemas)[K]>;
+type Entries = { [K in EntryKey]: EntryOf<K>[] };
+
+/** Load the built-in knowledge base plus overrides (later override files win over earlier ones and over built-ins). */
+export function loadKnowledgeBase(overrides: readonly KbOverride[] = []): KbLoadResult {
+  return buildKnowledgeBase(BUILTIN_FILES, overrides);
+}
+
+/** loadKnowledgeBase over an explicit set of built-in files (throws when one of them is invalid). */
+export function buildKnowledgeBase(files: Readonly<Record<string, unknown>>, overrides: readonly KbOverride[] = []): KbLoadResult {
+  const gfp = {} as Record<KernelTable, GfpTableFile>;
+  const models = {} as Record<KernelTable, GfpModel>;
+  for (const table of KERNEL_TABLES) {
+    const file = `gfp-${table}.json`;
+    const parsed = gfpTableFileSchema.safeParse(files[file]);
+    if (!parsed.success) throw new Error(`knowledge base ${file}: ${formatIssue(parsed.error.issues[0])}`);
+    if (parsed.data.table !== table) throw new Error(`knowledge base ${file}: "table" is ${parsed.data.table}, expected ${table}`);
+    gfp[table] = parsed.data;
+    try {
+      models[table] = new GfpModel(parsed.data);
+    } catch (e) {
+      throw new Error(`knowledge base ${file}: ${(e as Error).message}`);
+    }
+  }
+
+  const entries = emptyEntries();
+  const ctx: CheckCtx = { models, entries };
+  for (const key of ENTRY_KEYS) {
+    const file = `${key}.json`;
+    const raw = files[file];
+    if (!isObject(raw) || !Array.isArray(raw[key])) throw new Error(`knowledge base ${file}: expected an object with a "${key}" array`);
+    const extra = Object.keys(raw).filter((k) => k !== key && !k.startsWith('$'));
+    if (extra.length) throw new Error(`knowledge base ${file}: unexpected key(s) ${extra.join(', ')}`);
+    const seen = new Map<string, EntryOf<EntryKey>>();
+    (raw[key] as unknown[]).forEach((item, i) => {
+      const entry = parseEntry(key, item);
+      if (typeof entry === 'string') throw new Error(`knowledge base ${file}: ${key}[${i}]${nameOf(item)}${entry}`);
+      const bad = crossCheck(key, entry, ctx);
+      if (bad) throw new Error(`knowledge base ${file}: ${key}[${i}]${nameOf(item)}: ${bad}`);
+      for (const table of tablesOf(entry)) {
+        const id = `${table}:${keyOf(key, entry)}`;
+        if (seen.has(id)) throw new Error(`knowledge base ${file}: ${key}[${i}]${nameOf(item)}: duplicate for table ${table}`);
+        seen.set(id, entry);
+      }
+      (entries[key] as EntryOf<EntryKey>[]).push(entry);
+    });
+  }
+
+  const problems: string[] = [];
+  for (const o of overrides) applyOverride(o, ctx, problems);
+
+  const kb: KnowledgeBase = { gfp, ...entries };
+  return { kb, index: buildIndex(entries, models), problems };
+}
+
+/** Remove `//` and `/* *\/` comments outside strings, and trailing commas before `]` or `}` (JSONC). */
+export function stripJsonComments(text: string): string {
+  let out = '';
+  let i = 0;
+  const n = text.length;
+  while (i < n) {
+    const c = text[i];
+    if (c === '"') {
+      let j = i + 1;
+      while (j < n && text[j] !== '"') j += text[j] === '\\' ? 2 : 1;
+      out += text.slice(i, j + 1);
+      i = j + 1;
+    } else if (c === '/' && text[i + 1] === '/') {
+      while (i < n && text[i] !== '\n') i++;
+    } else if (c === '/' && text[i + 1] === '*') {
+      const end = text.indexOf('*/', i + 2);
+      const stop = end < 0 ? n : end + 2;
+      out += text.slice(i, stop).replace(/[^\n]/g, ' '); // keep line numbers for JSON.parse errors
+      i = stop;
+    } else {
+      out += c;
+      i++;
+    }
+  }
+  // second pass: trailing commas (strings are intact now, comments gone)
+  let res = '';
+  for (let k = 0; k < out.length; k++) {
+    const c = out[k];
+    if (c === '"') {
+      let j = k + 1;
+      while (j < out.length && out[j] !== '"') j += out[j] === '\\' ? 2 : 1;
+      res += out.slice(k, j + 1);
+      k = j;
+      continue;
+    }
+    if (c === ',') {
+      let j = k + 1;
+      while (j < out.length && /\s/.test(out[j])) j++;
+      if (out[j] === ']' || out[j] === '}') continue;
+    }
+    res += c;
+  }
+  return res;
+}
+
+// ---- internals
+
+interface CheckCtx {
+  models: Record<KernelTable, GfpModel>;
+  entries: Entries;
+}
+
+function emptyEntries(): Entries {
+  return { allocators: [], scopes: [], locks: [], lockFlags: [], guards: [], uaccess: [], sleepers: [], transactions: [] };
+}
+
+function isObject(v: unknown): v is Record<string, unknown> {
+  return typeof v === 'object' && v !== null && !Array.isArray(v);
+}
+
+function nameOf(item: unknown): string {
+  if (!isObject(item)) return '';
+  const n = item.name ?? (item.api !== undefined ? `${String(item.api)} ${String(item.flag)}` : undefined);
+  return typeof n === 'string' ? ` (${n})` : '';
+}
+
+function formatPath(path: (string | number)[]): string {
+  return path.map((p) => (typeof p === 'number' ? `[${p}]` : `.${p}`)).join('');
+}
+
+function formatIssue(issue: z.ZodIssue | undefined): string {
+  if (!issue) return 'invalid';
+  let message = issue.message;
+  if (issue.code === 'invalid_union') {
+    const alts = issue.unionErrors.map((e) => e.issues[0]?.message).filter((m): m is string => !!m);
+    if (alts.length) message = alts.join(', or ');
+  }
+  const where = formatPath(issue.path);
+  return `${where ? where.replace(/^\./, '') + ': ' : ''}${message}`;
+}
+
+/** The entry, or a message starting with the JSON path inside the entry (".gfpArg: ..." or ": ..."). */
+function parseEntry(key: EntryKey, item: unknown): EntryOf<EntryKey> | string {
+  const parsed = entrySchemas[key].safeParse(item);
+  if (parsed.success) return parsed.data as EntryOf<EntryKey>;
+  const issues = parsed.error.issues;
+  const first = issues[0];
+  const where = first ? formatPath(first.path) : '';
+  const more = issues.length > 1 ? ` (+${issues.length - 1} more)` : '';
+  return `${where}: ${formatIssue(first ? { ...first, path: [] } : undefined)}${more}`;
+}
+
+function tablesOf(entry: AnyEntry): readonly KernelTable[] {
+  const v = (entry as { versions?: KernelTable[] }).versions;
+  return v && v.length ? v : KERNEL_TABLES;
+}
+
+function keyOf(key: EntryKey, entry: AnyEntry): string {
+  return key === 'lockFlags' ? `${(entry as LockFlagEntry).api}|${(entry as LockFlagEntry).flag}` : (entry as { name: string }).name;
+}
+
+/** Rules that need other data: gfp names resolve in every table the entry applies to, guards name lock APIs. */
+function crossCheck(key: EntryKey, entry: AnyEntry, ctx: CheckCtx): string | undefined {
+  if (key === 'allocators') {
+    const a = entry as AllocatorEntry;
+    const names = [...(a.implicit ? [a.implicit] : []), ...(a.adds ?? []), ...(a.clears ?? [])];
+    for (const table of tablesOf(a)) {
+      const unknown = names.filter((n) => ctx.models[table].lookup(n) === undefined);
+      if (unknown.length) return `unknown gfp name(s) ${unknown.join(', ')} in the ${table} table`;
+    }
+  } else if (key === 'guards') {
+    const g = entry as GuardEntry;
+    const lock = ctx.entries.locks.find((l) => l.name === g.lock);
+    const unlock = ctx.entries.locks.find((l) => l.name === g.unlock);
+    if (!lock) return `lock: no lock API named ${g.lock}`;
+    if (!unlock) return `unlock: no lock API named ${g.unlock}`;
+    if (lock.op !== 'acquire' && lock.op !== 'trylock') return `lock: ${g.lock} is a ${lock.op}, not an acquire`;
+    if (unlock.op !== 'release') return `unlock: ${g.unlock} is a ${unlock.op}, not a release`;
+  } else if (key === 'lockFlags') {
+    const f = entry as LockFlagEntry;
+    const api = ctx.entries.locks.find((l) => l.name === f.api);
+    if (!api) return `api: no lock API named ${f.api}`;
+    if (api.flagsArg === undefined) return `api: ${f.api} has no flagsArg`;
+  }
+  return undefined;
+}
+
+function applyOverride(o: KbOverride, ctx: CheckCtx, problems: string[]): void {
+  let data: unknown;
+  try {
+    data = JSON.parse(stripJsonComments(o.text));
+  } catch (e) {
+    problems.push(`${o.path}: invalid JSON: ${(e as Error).message}; file ignored`);
+    return;
+  }
+  if (!isObject(data)) {
+    problems.push(`${o.path}: expected an object such as { "allocators": [...] }; file ignored`);
+    return;
+  }
+  for (const k of Object.keys(data)) {
+    if (k.startsWith('$') || (ENTRY_KEYS as string[]).includes(k)) continue;
+    problems.push(`${o.path}: unknown key "${k}" (expected ${ENTRY_KEYS.join(', ')}); ignored`);
+  }
+  for (const key of ENTRY_KEYS) {
+    const list = data[key];
+    if (list === undefined) continue;
+    if (!Array.isArray(list)) {
+      problems.push(`${o.path}: ${key}: expected an array; ignored`);
+      continue;
+    }
+    list.forEach((item, i) => {
+      const entry = parseEntry(key, item);
+      if (typeof entry === 'string') {
+        problems.push(`${o.path}: ${key}[${i}]${nameOf(item)}${entry}; entry skipped`);
+        return;
+      }
+      const bad = crossCheck(key, entry, ctx);
+      if (bad) {
+        problems.push(`${o.path}: ${key}[${i}]${nameOf(item)}: ${bad}; entry skipped`);
+        return;
+      }
+      // An override replaces earlier entries with the same key whose tables it covers.
+      const covers = new Set(tablesOf(entry));
+      const id = keyOf(key, entry);
+      const list2 = ctx.entries[key] as AnyEntry[];
+      const kept = list2.filter((e) => keyOf(key, e) !== id || !tablesOf(e).every((t) => covers.has(t)));
+      (ctx.entries[key] as AnyEntry[]) = [...kept, entry];
+    });
+  }
+}
+
+function buildIndex(entries: Entries, models: Record<KernelTable, GfpModel>): KbIndex {
+  const views = {} as Record<KernelTable, KbView>;
+  for (const table of KERNEL_TABLES) {
+    const byName = <K extends EntryKey>(key: K): Map<string, EntryOf<K>> => {
+      const m = new Map<string, EntryOf<K>>();
+      for (const e of entries[key]) if (tablesOf(e).includes(table)) m.set(keyOf(key, e), e); // later entries win
+      return m;
+    };
+    const allocators = byName('allocators');
+    const scopes = byName('scopes');
+    const locks = byName('locks');
+    const guards = byName('guards');
+    const uaccess = byName('uaccess');
+    const sleepers = byName('sleepers');
+    const transactions = byName('transactions');
+    const flags = new Map<string, LockFlagEntry[]>();
+    for (const f of byName('lockFlags').values()) flags.set(f.api, [...(flags.get(f.api) ?? []), f]);
+    views[table] = {
+      table,
+      gfp: models[table],
+      allocator(name) {
+        const direct = allocators.get(name);
+        // alloc_hooks() wrappers (6.10+): foo() expands to foo_noprof() with the same arguments.
+        if (direct || table !== '6.12' || !name.endsWith('_noprof')) return direct;
+        const base = allocators.get(name.slice(0, -'_noprof'.length));
+        return base?.noprof ? base : undefined;
+      },
+      scope: (name) => scopes.get(name),
+      lock: (name) => locks.get(name),
+      lockFlags: (api) => flags.get(api) ?? [],
+      guard: (name) => guards.get(name),
+      uaccess: (name) => uaccess.get(name),
+      sleeper: (name) => sleepers.get(name),
+      transaction: (name) => transactions.get(name),
+    };
+  }
+  const order = [views['6.12'], views['6.1']];
+  const first = <T>(f: (v: KbView) => T | undefined): T | undefined => {
+    for (const v of order) {
+      const r = f(v);
+      if (r !== undefined) return r;
+    }
+    return undefined;
+  };
+  return {
+    forTable: (table) => views[table],
+    allocator: (name) => first((v) => v.allocator(name)),
+    scope: (name) => first((v) => v.scope(name)),
+    lock: (name) => first((v) => v.lock(name)),
+    lockFlags: (api) => first((v) => (v.lockFlags(api).length ? v.lockFlags(api) : undefined)) ?? [],
+    guard: (name) => first((v) => v.guard(name)),
+    uaccess: (name) => first((v) => v.uaccess(name)),
+    sleeper: (name) => first((v) => v.sleeper(name)),
+    transaction: (name) => first((v) => v.transaction(name)),
+  };
+}
