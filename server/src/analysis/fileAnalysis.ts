@@ -3,7 +3,7 @@ import type { SourceFile } from '../syntax/sourceFile';
 import { listFunctions } from '../syntax/ast';
 import { CHECKS, type CheckConfig } from './checks';
 import type { AllocSite, FileFacts, FunctionFacts } from './facts';
-import { analyseFunction } from './functionAnalysis';
+import { analyseFunction, calleeEffectsOf } from './functionAnalysis';
 import type { KbView } from './kbView';
 
 export interface FileAnalysisConfig extends CheckConfig {
@@ -14,9 +14,11 @@ export interface FileAnalysisConfig extends CheckConfig {
 export function analyseFile(file: SourceFile, kb: KbView, config: FileAnalysisConfig, onError?: (fn: string, e: unknown) => void): FileFacts {
   const functions: FunctionFacts[] = [];
   const problems: string[] = [];
-  for (const fn of listFunctions(file)) {
+  const fns = listFunctions(file);
+  const callees = calleeEffectsOf(fns, file);
+  for (const fn of fns) {
     try {
-      const run = analyseFunction(fn, file, kb);
+      const run = analyseFunction(fn, file, kb, callees);
       const findings = [];
       for (const check of CHECKS) {
         if (config.disabledChecks.includes(check.code)) continue;

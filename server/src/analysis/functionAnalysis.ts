@@ -10,7 +10,7 @@ import { buildCfg, reversePostOrder, type Cfg, type CfgOp } from './cfg';
 import type { AllocSite, CallObservation, HeldLock, PathFacts, ScopeFrame, Span } from './facts';
 import { andVal, applyScopeVal, clearBits, evalGfp, known, setBits, symbol, type GfpEnv, type GfpVal } from './gfpValue';
 import type { KbView } from './kbView';
-import { lockClassName, type TypeEnv } from './lockClass';
+import { lockClassFromText, lockClassName, type TypeEnv } from './lockClass';
 
 /** Paths reaching one block are merged beyond this many distinct states (the result is then marked approximate). */
 const MAX_STATES = 16;
@@ -93,7 +93,33 @@ function pathFacts(c: Counted): PathFacts {
   return { count: c.count, held: [...c.s.held], scopes: [...c.s.scopes], atomic: isAtomic(c.s) };
 }
 
-export function analyseFunction(fn: FunctionInfo, file: SourceFile, kb: KbView): FunctionRun {
+/**
+ * Lock effects of functions defined in the same file, from their sparse annotations:
+ * `static int f(struct xfs_inode *ip) __releases(&ip->i_flags_lock)` releases the caller's lock.
+ * (The whole-tree summaries of #3 generalise this to effects derived from the code.)
+ */
+export interface CalleeLockEffect {
+  op: 'acquire' | 'release';
+  /** the annotation argument, e.g. `&ip->i_flags_lock` */
+  expr: string;
+}
+export type CalleeEffects = ReadonlyMap<string, { params: string[]; effects: CalleeLockEffect[] }>;
+
+export function calleeEffectsOf(functions: readonly FunctionInfo[], file: SourceFile): CalleeEffects {
+  const out = new Map<string, { params: string[]; effects: CalleeLockEffect[] }>();
+  for (const fn of functions) {
+    const effects: CalleeLockEffect[] = [];
+    for (const rw of file.rewrites) {
+      if (rw.kind !== 'lock-annotation' || rw.start < fn.start || rw.start >= fn.body.startIndex || !rw.args?.[0]) continue;
+      if (rw.macro === '__acquires') effects.push({ op: 'acquire', expr: rw.args[0].text });
+      else if (rw.macro === '__releases') effects.push({ op: 'release', expr: rw.args[0].text });
+    }
+    if (effects.length) out.set(fn.name, { params: fn.params.map((p) => p.name), effects });
+  }
+  return out;
+}
+
+export function analyseFunction(fn: FunctionInfo, file: SourceFile, kb: KbView, callees: CalleeEffects = new Map()): FunctionRun {
   const rewrites = file.rewrites;
   const cfg = buildCfg(fn.body, {
     scopedGuard(stmt) {
@@ -136,7 +162,7 @@ export function analyseFunction(fn: FunctionInfo, file: SourceFile, kb: KbView):
   for (const p of fn.params) if (gfpLocals.has(p.name)) initVars[p.name] = symbol(p.name, 'param');
   const init: AState = { held: [], scopes: [], vars: initVars, conds: {} };
 
-  const ctx: WalkCtx = { kb, types, gfpLocals, params, run, siteIndex, callIndex, recording: false };
+  const ctx: WalkCtx = { kb, types, gfpLocals, params, run, siteIndex, callIndex, recording: false, callees };
 
   // Pass over the DAG in reverse post-order; back edges feed new states into loop heads for another pass.
   const order = reversePostOrder(cfg);
@@ -229,6 +255,7 @@ interface WalkCtx {
   siteIndex: Map<number, FunctionRun['sites'][number]>;
   callIndex: Map<string, CallObservation>;
   recording: boolean;
+  callees: CalleeEffects;
 }
 
 function transferOp(op: CfgOp, states: Counted[], ctx: WalkCtx): Counted[] {
@@ -346,7 +373,29 @@ function onCall(call: Node, states: Counted[], ctx: WalkCtx): Counted[] {
     return states;
   }
   if (kb.sleeper(name)) observe(ctx, 'sleep', name, call, states);
+  const callee = ctx.callees.get(name);
+  if (callee) return states.map((c) => ({ s: applyCalleeEffects(c.s, callee, call, ctx), count: c.count }));
   return states;
+}
+
+function applyCalleeEffects(s: AState, callee: { params: string[]; effects: CalleeLockEffect[] }, call: Node, ctx: WalkCtx): AState {
+  const args = callArgs(call);
+  for (const e of callee.effects) {
+    // Substitute the callee's parameter names by the caller's argument texts.
+    const expr = e.expr.replace(/[A-Za-z_]\w*/g, (id) => {
+      const i = callee.params.indexOf(id);
+      return i >= 0 && args[i] ? `(${args[i].text})` : id;
+    }).replace(/\(([A-Za-z_]\w*)\)/g, '$1');
+    const cls = lockClassFromText(expr, ctx.types);
+    if (e.op === 'release') {
+      const i = lastIndex(s.held, (h) => h.cls === cls);
+      if (i >= 0) s = { ...s, held: s.held.filter((_, j) => j !== i) };
+    } else {
+      const atomicLike = s.held.find((h) => h.cls === cls);
+      s = { ...s, held: [...s.held, { cls, kind: atomicLike?.kind ?? 'other', read: false, atomic: atomicLike?.atomic ?? cls.startsWith('rcu_read_lock'), irqsOff: false, api: calleeName(call) ?? '?', site: span(call) }] };
+    }
+  }
+  return s;
 }
 
 function observe(ctx: WalkCtx, kind: 'sleep' | 'uaccess', api: string, call: Node, states: Counted[]) {

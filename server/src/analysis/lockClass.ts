@@ -33,3 +33,24 @@ function typeName(id: string, types: TypeEnv): string | undefined {
   if (!d) return undefined;
   return d.structTag ?? d.typedefName;
 }
+
+/**
+ * Sparse context names used in __acquires()/__releases() that are not lock expressions
+ * (include/linux/rcupdate.h: rcu_read_lock() __acquires(RCU); rcu_read_lock_bh() __acquires(RCU_BH)).
+ */
+const SPARSE_CONTEXTS: Readonly<Record<string, string>> = {
+  RCU: 'rcu_read_lock',
+  RCU_BH: 'rcu_read_lock_bh',
+  RCU_SCHED: 'rcu_read_lock_sched',
+};
+
+/** The class of a lock written as text (an annotation argument after parameter substitution). */
+export function lockClassFromText(text: string, types: TypeEnv): string {
+  const t = text.replace(/\s+/g, '').replace(/\[[^\]]*\]/g, '');
+  if (SPARSE_CONTEXTS[t]) return SPARSE_CONTEXTS[t];
+  const m = /^&\(?([A-Za-z_]\w*)(.*?)\)?$/.exec(t);
+  if (!m) return t;
+  const [, id, rest] = m;
+  if (rest === '') return types.has(id) ? `&${id}` : id;
+  return `&${typeName(id, types) ?? id}${rest}`;
+}

@@ -4,7 +4,7 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import {
-  createConnection, DidChangeConfigurationNotification, ProposedFeatures, TextDocuments, TextDocumentSyncKind,
+  createConnection, DidChangeConfigurationNotification, MessageType, ProposedFeatures, ShowMessageNotification, TextDocuments, TextDocumentSyncKind,
   type Connection, type InitializeParams, type InitializeResult,
 } from 'vscode-languageserver/node';
 import { TextDocument } from 'vscode-languageserver-textdocument';
@@ -53,7 +53,8 @@ export function startServer(connection: Connection = createConnection(ProposedFe
   const log = (msg: string) => connection.console.log(msg);
   /** A message for the user; a client that cannot show it must not take the server down. */
   const warn = (msg: string) => {
-    connection.window.showWarningMessage(msg).then(undefined, () => log(msg));
+    void connection.sendNotification(ShowMessageNotification.type, { type: MessageType.Warning, message: msg });
+    log(msg);
   };
   // The last line of defence: a stray rejection is logged, never fatal.
   process.on('unhandledRejection', (e) => connection.console.error(`unhandled rejection: ${e instanceof Error ? e.stack : String(e)}`));

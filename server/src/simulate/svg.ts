@@ -23,15 +23,33 @@ function fill(step: SimStep): { fill: string; stroke: string } {
   return { fill: '#f4f4f4', stroke: '#888888' };
 }
 
+function headOf(s: SimStep): string {
+  return `${s.blocked ? '✗ ' : `${s.index}. `}${s.label}${s.callback ? ` → ${s.callback}` : ''}${s.failed ? ' failed' : ''}${s.phase === 'queued' ? ' (queued)' : ''}`;
+}
+
+function subOf(s: SimStep): string {
+  const loc = s.location ? formatLocation(s.location) : '';
+  const ctx = s.context.length ? ` in ${s.context[s.context.length - 1]}` : '';
+  return loc + ctx;
+}
+
 export function renderSvg(sim: Simulation): string {
   const n = sim.threads.length;
   const steps = sim.steps;
-  const longest = Math.max(24, ...steps.map((s) => s.label.length + 4), ...sim.threads.map((t) => t.name.length + t.role.length + 4));
-  const laneW = Math.min(380, Math.max(200, Math.ceil(longest * CHAR_W) + 24));
+  const longest = Math.max(24, ...steps.map((s) => Math.max(headOf(s).length, subOf(s).length * 0.9)), ...sim.threads.map((t) => t.name.length + t.role.length + 4));
+  const laneW = Math.min(440, Math.max(200, Math.ceil(longest * CHAR_W) + 28));
   const maxChars = Math.floor((laneW - 24) / CHAR_W);
-  const bottomLines = sim.verdict === 'deadlock' ? Math.max(1, sim.cycle.length || sim.waits.length) + 1 : 1;
-  const width = Math.max(n * laneW + 40, 420);
-  const height = TOP + Math.max(1, steps.length) * ROW_H + 30 + bottomLines * 18;
+  const waits = sim.cycle.length > 0 ? sim.cycle : sim.waits;
+  const footer: string[] = [];
+  if (sim.verdict === 'deadlock') {
+    if (sim.chain.length > 0) footer.push('Chain exists of: ' + sim.chain.join(' --> '));
+    for (const w of waits) {
+      const held = w.heldBy.map((h) => sim.threads[h].name).join(', ') || 'nobody';
+      footer.push(`${sim.threads[w.thread].name} waits for ${w.waitsFor}, held by ${held}`);
+    }
+  }
+  const width = Math.ceil(Math.max(n * laneW + 40, 420, ...footer.map((f) => f.length * CHAR_W + 40)));
+  const height = TOP + Math.max(1, steps.length) * ROW_H + 30 + Math.max(1, footer.length) * 18;
   const title = sim.verdict === 'no-deadlock'
     ? `no deadlock: ${sim.result.statesExplored} states explored`
     : sim.verdict === 'limit'
@@ -58,20 +76,18 @@ export function renderSvg(sim: Simulation): string {
     const w = laneW - 16;
     const c = fill(s);
     const loc = s.location ? formatLocation(s.location) : '';
-    const ctx = s.context.length ? ` in ${s.context[s.context.length - 1]}` : '';
-    const head = `${s.blocked ? '✗ ' : `${s.index}. `}${s.label}${s.callback ? ` → ${s.callback}` : ''}${s.failed ? ' failed' : ''}${s.phase === 'queued' ? ' (queued)' : ''}`;
+    const head = headOf(s);
     const tip = `${s.threadName}: ${s.detail}${loc ? `\n${loc}` : ''}${s.note ? `\n${s.note}` : ''}\nholds: ${s.holdsAfter.join(', ') || 'nothing'}`;
     out.push(`<g class="step${s.blocked ? ' blocked' : ''}"><title>${escapeXml(tip)}</title>`);
     out.push(`<rect x="${x}" y="${y}" width="${w}" height="${ROW_H - 8}" rx="4" fill="${c.fill}" stroke="${c.stroke}"/>`);
     out.push(`<text x="${x + 6}" y="${y + 15}">${escapeXml(truncate(head, maxChars))}</text>`);
-    out.push(`<text x="${x + 6}" y="${y + 30}" fill="#555555" font-size="10">${escapeXml(truncate(loc + ctx, maxChars + 6))}</text></g>`);
+    out.push(`<text x="${x + 6}" y="${y + 30}" fill="#555555" font-size="10">${escapeXml(truncate(subOf(s), maxChars + 6))}</text></g>`);
     if (s.blocked) boxOf.set(s.thread, { x, y });
   });
   if (steps.length === 0) {
     out.push(`<text x="20" y="${TOP + 20}" fill="#1e8449">${escapeXml(title)}</text>`);
   }
   // Wait-for arrows between blocked steps.
-  const waits = sim.cycle.length > 0 ? sim.cycle : sim.waits;
   for (const w of waits) {
     const a = boxOf.get(w.thread);
     for (const h of w.heldBy.slice(0, 1)) {
@@ -81,26 +97,22 @@ export function renderSvg(sim: Simulation): string {
       if (h === w.thread) {
         const x = a.x + boxW;
         out.push(`<path d="M${x},${a.y + 10} C${x + 14},${a.y + 2} ${x + 14},${a.y + 34} ${x},${a.y + 28}" fill="none" stroke="#c0392b" marker-end="url(#arrow)"/>`);
+      } else if (b.x > a.x) {
+        out.push(`<line x1="${a.x + boxW}" y1="${a.y + 19}" x2="${b.x}" y2="${b.y + 19}" stroke="#c0392b" marker-end="url(#arrow)"/>`);
       } else {
-        const fromRight = b.x > a.x;
-        const x1 = fromRight ? a.x + boxW : a.x;
-        const x2 = fromRight ? b.x : b.x + boxW;
-        out.push(`<line x1="${x1}" y1="${a.y + 19}" x2="${x2}" y2="${b.y + 19}" stroke="#c0392b" marker-end="url(#arrow)"/>`);
+        // Back to an earlier lane: curve below the boxes instead of crossing them.
+        const below = Math.max(a.y, b.y) + ROW_H + 4;
+        const x1 = a.x + boxW / 2;
+        const x2 = b.x + boxW / 2;
+        out.push(`<path d="M${x1},${a.y + ROW_H - 8} C${x1},${below} ${x2},${below} ${x2},${b.y + ROW_H - 8}" fill="none" stroke="#c0392b" marker-end="url(#arrow)"/>`);
       }
     }
   }
   let y = TOP + Math.max(1, steps.length) * ROW_H + 24;
-  if (sim.verdict === 'deadlock') {
-    if (sim.chain.length > 0) {
-      out.push(`<text x="20" y="${y}">${escapeXml('Chain exists of: ' + sim.chain.join(' --> '))}</text>`);
-      y += 18;
-    }
-    for (const w of waits) {
-      const held = w.heldBy.map((h) => sim.threads[h].name).join(', ') || 'nobody';
-      out.push(`<text x="20" y="${y}" fill="#c0392b">${escapeXml(`${sim.threads[w.thread].name} waits for ${w.waitsFor}, held by ${held}`)}</text>`);
-      y += 18;
-    }
-  }
+  footer.forEach((f, i) => {
+    out.push(`<text x="20" y="${y}"${i > 0 || sim.chain.length === 0 ? ' fill="#c0392b"' : ''}>${escapeXml(f)}</text>`);
+    y += 18;
+  });
   out.push('</svg>');
   return out.join('\n') + '\n';
 }

@@ -113,7 +113,7 @@ export const ANNOTATION_MACROS: Readonly<Record<string, MacroSpec>> = {
   __sched: A0, __kprobes: A0, __nocapture: A0, __noendbr: A0, __naked_fn: A0, __no_reorder: A0,
   __assume_kmalloc_alignment: A0, __assume_slab_alignment: A0, __assume_page_alignment: A0,
   __aligned_largest: A0, __nosavedata: A0, __alloc_func: A0, __free_func: A0, __bpf_kfunc: A0,
-  __must_hold_rcu: A0, __ksym: A0, __weak_alias: A0, __no_instrument: A0, __inline_hint: A0,
+  __must_hold_rcu: A0, __ksym: A0, __lockfunc: A0, __weak_alias: A0, __no_instrument: A0, __inline_hint: A0,
   // attribute macros with arguments (CA, C, CL, SL)
   __printf: A1, __scanf: A1, __aligned: A1, __alloc_size: A1, __realloc_size: A1, __counted_by: A1,
   __counted_by_le: A1, __counted_by_be: A1, __section: A1, __alias: A1, __copy: A1, __mode: A1,
@@ -750,8 +750,7 @@ export function preprocessKernelC(text: string): PreprocessResult {
             k = close;
             continue;
           }
-        } else if (isIteratorBody(close + 1) && !startsWithType(k + 2)) {
-          rewriteIterator(k, close);
+        } else if (isIteratorBody(close + 1) && !startsWithType(k + 2) && rewriteIterator(k, close)) {
           continue;
         }
       } else if (frames.length > 0 && next && ((next.t === T.Ident && STMT_KEYWORDS.has(next.s)) || (next.t === T.Punct && next.s === '}')) &&
@@ -953,11 +952,11 @@ export function preprocessKernelC(text: string): PreprocessResult {
     return true;
   }
 
-  function rewriteIterator(k: number, close: number): void {
+  function rewriteIterator(k: number, close: number): boolean {
     const tk = toks[k];
     const name = tk.s;
     const len = tk.end - tk.start;
-    if (len < 2) return;
+    if (len < 2) return false;
     const word = len >= 5 ? 'while' : 'if';
     patch.put(tk.start, word + ' '.repeat(len - word.length));
     const args = argsOf(k + 1);
@@ -978,6 +977,7 @@ export function preprocessKernelC(text: string): PreprocessResult {
     if (after && after.t === T.Punct && after.s === '{') pendingBody = F.Block;
     prev = k;
     prevClosed = undefined;
+    return true;
   }
 
   function rewriteSyscall(k: number, close: number): boolean {
