@@ -12,6 +12,27 @@ import { andVal, applyScopeVal, clearBits, evalGfp, known, setBits, symbol, type
 import type { KbView } from './kbView';
 import { lockClassFromText, lockClassName, type TypeEnv } from './lockClass';
 
+/**
+ * Every identifier the transfer functions react to: knowledge-base names (with 6.12 `_noprof` variants), `guard`,
+ * and functions of this file with lock annotations. A function or statement whose text has none of them is skipped
+ * without visiting its syntax tree (node access crosses into WASM and dominates the cost).
+ */
+function isRelevantToken(kb: KbView, callees: CalleeEffects, extra: ReadonlySet<string>) {
+  return (t: string) => extra.has(t) || callees.has(t) || t === 'guard' || kbKnows(kb, t)
+    || (t.endsWith('_noprof') && kbKnows(kb, t.slice(0, -7)));
+}
+
+function kbKnows(kb: KbView, t: string): boolean {
+  return !!(kb.allocator(t) || kb.lock(t) || kb.scope(t) || kb.transaction(t) || kb.sleeper(t) || kb.uaccess(t));
+}
+
+const IDENT = /[A-Za-z_]\w*/g;
+function anyToken(text: string, pred: (t: string) => boolean): boolean {
+  IDENT.lastIndex = 0;
+  for (let m = IDENT.exec(text); m; m = IDENT.exec(text)) if (pred(m[0])) return true;
+  return false;
+}
+
 /** Paths reaching one block are merged beyond this many distinct states (the result is then marked approximate). */
 const MAX_STATES = 16;
 
@@ -64,7 +85,16 @@ export interface FunctionRun {
 
 const span = (n: Node): Span => ({ start: n.startIndex, end: n.endIndex });
 
+const keys = new WeakMap<AState, string>();
+
+/** A string identifying the state; states are immutable, so it is computed once per state object. */
 export function stateKey(s: AState): string {
+  let k = keys.get(s);
+  if (k === undefined) keys.set(s, (k = computeKey(s)));
+  return k;
+}
+
+function computeKey(s: AState): string {
   let k = '';
   for (const h of s.held) k += `${h.cls}@${h.site.start}${h.read ? 'r' : ''};`;
   k += '|';
@@ -121,6 +151,14 @@ export function calleeEffectsOf(functions: readonly FunctionInfo[], file: Source
 
 export function analyseFunction(fn: FunctionInfo, file: SourceFile, kb: KbView, callees: CalleeEffects = new Map()): FunctionRun {
   const rewrites = file.rewrites;
+  const bodyText = file.text.slice(fn.body.startIndex, fn.body.endIndex);
+  const kbRelevant = isRelevantToken(kb, callees, new Set());
+  const hasGuard = rewrites.some((r) => r.kind === 'scoped-guard' && r.start >= fn.body.startIndex && r.start < fn.body.endIndex);
+  if (!hasGuard && !anyToken(bodyText, kbRelevant)) {
+    // Nothing here allocates, locks, opens a scope or sleeps: no facts, no findings.
+    const empty: Cfg = { blocks: [], entry: 0, exit: 0, problems: [] };
+    return { fn, file, kb, sites: [], calls: [], scopeEvents: [], exits: [], cfg: empty, approximate: false };
+  }
   const cfg = buildCfg(fn.body, {
     scopedGuard(stmt) {
       const rw = rewrites.find((r) => r.kind === 'scoped-guard' && r.start === stmt.startIndex);
@@ -143,16 +181,21 @@ export function analyseFunction(fn: FunctionInfo, file: SourceFile, kb: KbView, 
     },
   });
 
-  const types: TypeEnv = new Map();
-  const gfpLocals = new Set<string>();
-  const params = new Set<string>();
-  const addDecl = (d: VarDecl, isParam: boolean) => {
-    types.set(d.name, d);
-    if (/\bgfp_t\b/.test(d.typeText) && d.pointerDepth === 0) gfpLocals.add(d.name);
-    if (isParam) params.add(d.name);
+  // Declarations are read lazily: most functions never need a local's type (node access is costly).
+  const params = new Set(fn.params.map((p) => p.name));
+  let declared: Map<string, VarDecl> | undefined;
+  const locals = () => {
+    if (!declared) {
+      declared = new Map();
+      for (const p of fn.params) declared.set(p.name, p);
+      for (const d of collectDeclarations(fn.body)) declared.set(d.name, d);
+    }
+    return declared;
   };
-  for (const p of fn.params) addDecl(p, true);
-  for (const d of collectDeclarations(fn.body)) addDecl(d, false);
+  const types: TypeEnv = { has: (n) => locals().has(n), get: (n) => locals().get(n) };
+  const isGfp = (d: VarDecl) => /\bgfp_t\b/.test(d.typeText) && d.pointerDepth === 0;
+  const gfpLocals = new Set<string>(fn.params.filter(isGfp).map((p) => p.name));
+  if (/\bgfp_t\b/.test(bodyText)) for (const d of locals().values()) if (isGfp(d)) gfpLocals.add(d.name);
 
   const run: FunctionRun = { fn, file, kb, sites: [], calls: [], scopeEvents: [], exits: [], cfg, approximate: false };
   const siteIndex = new Map<number, FunctionRun['sites'][number]>();
@@ -162,7 +205,18 @@ export function analyseFunction(fn: FunctionInfo, file: SourceFile, kb: KbView, 
   for (const p of fn.params) if (gfpLocals.has(p.name)) initVars[p.name] = symbol(p.name, 'param');
   const init: AState = { held: [], scopes: [], vars: initVars, conds: {} };
 
-  const ctx: WalkCtx = { kb, types, gfpLocals, params, run, siteIndex, callIndex, recording: false, callees };
+  // Names whose assignment matters: gfp_t locals, and the variables that branch conditions remember.
+  const tracked = new Set<string>(gfpLocals);
+  for (const b of cfg.blocks) {
+    for (const e of b.succs) {
+      if (!e.assume) continue;
+      for (const m of e.assume.cond.text.matchAll(IDENT)) tracked.add(m[0]);
+    }
+  }
+  const ctx: WalkCtx = {
+    kb, types, gfpLocals, params, run, siteIndex, callIndex, recording: false, callees,
+    relevant: isRelevantToken(kb, callees, tracked), interesting: new Map(), names: new Map(), args: new Map(), conds: new Map(), classes: new Map(),
+  };
 
   // Pass over the DAG in reverse post-order; back edges feed new states into loop heads for another pass.
   const order = reversePostOrder(cfg);
@@ -256,6 +310,14 @@ interface WalkCtx {
   callIndex: Map<string, CallObservation>;
   recording: boolean;
   callees: CalleeEffects;
+  relevant: (t: string) => boolean;
+  /** per statement (node id): the calls, assignments and declarators to visit, in evaluation order */
+  interesting: Map<number, Node[]>;
+  /** per call (node id): the callee name; per call: its arguments */
+  names: Map<number, string | undefined>;
+  args: Map<number, Node[]>;
+  conds: Map<number, CondSpec>;
+  classes: Map<string, { cls: string; read: boolean }[]>;
 }
 
 function transferOp(op: CfgOp, states: Counted[], ctx: WalkCtx): Counted[] {
@@ -277,22 +339,9 @@ function transferOp(op: CfgOp, states: Counted[], ctx: WalkCtx): Counted[] {
   }
 }
 
-/** Post-order walk of an expression or statement: arguments before the call, right side before assignment. */
+/** Applies the calls, assignments and declarators of a statement in evaluation order (post-order). */
 function walkExpr(root: Node, states: Counted[], ctx: WalkCtx): Counted[] {
-  const stack: { n: Node; visited: boolean }[] = [{ n: root, visited: false }];
-  while (stack.length) {
-    const top = stack.pop()!;
-    const n = top.n;
-    if (!top.visited) {
-      if (!RELEVANT_INNER.has(n.type) && !CONTAINERS.has(n.type) && n.namedChildCount === 0) continue;
-      stack.push({ n, visited: true });
-      // Children pushed in reverse so that they pop in source order.
-      for (let i = n.namedChildCount - 1; i >= 0; i--) {
-        const c = n.namedChild(i);
-        if (c && c.namedChildCount + (RELEVANT_INNER.has(c.type) ? 1 : 0) > 0) stack.push({ n: c, visited: false });
-      }
-      continue;
-    }
+  for (const n of interestingNodes(root, ctx)) {
     switch (n.type) {
       case 'call_expression':
         states = onCall(n, states, ctx);
@@ -308,8 +357,32 @@ function walkExpr(root: Node, states: Counted[], ctx: WalkCtx): Counted[] {
   return states;
 }
 
+/** The nodes walkExpr must visit under `root`, computed once per statement; none when its text is irrelevant. */
+function interestingNodes(root: Node, ctx: WalkCtx): Node[] {
+  const cached = ctx.interesting.get(root.id);
+  if (cached) return cached;
+  const out: Node[] = [];
+  ctx.interesting.set(root.id, out);
+  if (!anyToken(ctx.run.file.text.slice(root.startIndex, root.endIndex), ctx.relevant)) return out;
+  const stack: { n: Node; visited: boolean }[] = [{ n: root, visited: false }];
+  while (stack.length) {
+    const top = stack.pop()!;
+    const n = top.n;
+    if (!top.visited) {
+      stack.push({ n, visited: true });
+      // Children pushed in reverse so that they pop in source order.
+      for (let i = n.namedChildCount - 1; i >= 0; i--) {
+        const c = n.namedChild(i);
+        if (c && c.namedChildCount > 0) stack.push({ n: c, visited: false });
+      }
+      continue;
+    }
+    if (RELEVANT_INNER.has(n.type)) out.push(n);
+  }
+  return out;
+}
+
 const RELEVANT_INNER = new Set(['call_expression', 'assignment_expression', 'init_declarator']);
-const CONTAINERS = new Set(['expression_statement', 'declaration']);
 
 function calleeName(call: Node): string | undefined {
   const f = call.childForFieldName('function');
@@ -317,6 +390,12 @@ function calleeName(call: Node): string | undefined {
   if (f.type === 'identifier') return f.text;
   if (f.type === 'parenthesized_expression' && f.namedChild(0)?.type === 'identifier') return f.namedChild(0)!.text;
   return undefined;
+}
+
+function argsOf(call: Node, ctx: WalkCtx): Node[] {
+  let a = ctx.args.get(call.id);
+  if (!a) ctx.args.set(call.id, (a = callArgs(call)));
+  return a;
 }
 
 export function callArgs(call: Node): Node[] {
@@ -331,8 +410,12 @@ export function callArgs(call: Node): Node[] {
 }
 
 function onCall(call: Node, states: Counted[], ctx: WalkCtx): Counted[] {
-  const name = calleeName(call);
-  if (!name) return states;
+  let name = ctx.names.get(call.id);
+  if (name === undefined && !ctx.names.has(call.id)) {
+    name = calleeName(call);
+    ctx.names.set(call.id, name);
+  }
+  if (!name || !ctx.relevant(name)) return states;
   const kb = ctx.kb;
   const lock = kb.lock(name);
   if (lock) {
@@ -342,7 +425,7 @@ function onCall(call: Node, states: Counted[], ctx: WalkCtx): Counted[] {
     // A trylock in a branch condition acquires on the success edge (see assume); elsewhere the outcome is unknown.
     if (lock.op === 'trylock' || lock.op === 'assert-held') return states;
     if (lock.op === 'acquire' && lock.sleeps) observe(ctx, 'sleep', name, call, states);
-    return states.map((c) => ({ s: applyLock(c.s, lock, callArgs(call), call, ctx, false), count: c.count }));
+    return states.map((c) => ({ s: applyLock(c.s, lock, argsOf(call, ctx), call, ctx, false), count: c.count }));
   }
   const scope = kb.scope(name);
   if (scope) return states.map((c) => ({ s: applyScopeApi(c.s, scope.op, scope, call, ctx), count: c.count }));
@@ -379,7 +462,7 @@ function onCall(call: Node, states: Counted[], ctx: WalkCtx): Counted[] {
 }
 
 function applyCalleeEffects(s: AState, callee: { params: string[]; effects: CalleeLockEffect[] }, call: Node, ctx: WalkCtx): AState {
-  const args = callArgs(call);
+  const args = argsOf(call, ctx);
   for (const e of callee.effects) {
     // Substitute the callee's parameter names by the caller's argument texts.
     const expr = e.expr.replace(/[A-Za-z_]\w*/g, (id) => {
@@ -435,6 +518,14 @@ function applyLock(s: AState, api: LockApiEntry, args: Node[], site: Node, ctx: 
 
 /** Lock classes an API call names: one, or several for flag-selected APIs such as xfs_ilock(ip, A|B). */
 function lockClassesFor(api: LockApiEntry, args: Node[], ctx: WalkCtx): { cls: string; read: boolean }[] {
+  // Types are flow-insensitive, so the classes of a call are the same in every state: computed once.
+  const key = `${api.name}@${args[0]?.id ?? -1}`;
+  let c = ctx.classes.get(key);
+  if (!c) ctx.classes.set(key, (c = computeLockClasses(api, args, ctx)));
+  return c;
+}
+
+function computeLockClasses(api: LockApiEntry, args: Node[], ctx: WalkCtx): { cls: string; read: boolean }[] {
   if (api.flagsArg !== undefined) {
     const flags = args[api.flagsArg]?.text ?? '';
     const out: { cls: string; read: boolean }[] = [];
@@ -571,45 +662,81 @@ function gfpEnv(s: AState, ctx: WalkCtx): GfpEnv {
   };
 }
 
+/** A branch condition reduced once to what assumptions can use (node access is costly; states are many). */
+type CondSpec =
+  | { k: 'none' }
+  | { k: 'not'; of: CondSpec }
+  | { k: 'var'; key: string }
+  | { k: 'and' | 'or'; l: CondSpec; r: CondSpec }
+  | { k: 'trylock'; api: LockApiEntry; args: Node[]; call: Node };
+
+function condSpec(cond: Node, ctx: WalkCtx): CondSpec {
+  let spec = ctx.conds.get(cond.id);
+  if (!spec) ctx.conds.set(cond.id, (spec = buildCondSpec(cond, ctx, 0)));
+  return spec;
+}
+
+function buildCondSpec(cond: Node, ctx: WalkCtx, depth: number): CondSpec {
+  let n: Node | null = cond;
+  while (n && (n.type === 'parenthesized_expression' || isLikely(n))) n = n.type === 'parenthesized_expression' ? n.namedChild(0) : callArgs(n)[0] ?? null;
+  if (!n || depth > 32) return { k: 'none' };
+  switch (n.type) {
+    case 'unary_expression': {
+      if ((n.childForFieldName('operator')?.text ?? n.child(0)?.text) !== '!') return { k: 'none' };
+      const arg = n.childForFieldName('argument');
+      return arg ? { k: 'not', of: buildCondSpec(arg, ctx, depth + 1) } : { k: 'none' };
+    }
+    case 'identifier':
+    case 'field_expression':
+      return { k: 'var', key: n.text.replace(/\s+/g, '') };
+    case 'binary_expression': {
+      const op = n.childForFieldName('operator')?.text ?? n.child(1)?.text;
+      const l = n.childForFieldName('left');
+      const r = n.childForFieldName('right');
+      if ((op === '&&' || op === '||') && l && r) return { k: op === '&&' ? 'and' : 'or', l: buildCondSpec(l, ctx, depth + 1), r: buildCondSpec(r, ctx, depth + 1) };
+      return { k: 'none' };
+    }
+    case 'call_expression': {
+      const name = calleeName(n);
+      const api = name ? ctx.kb.lock(name) : undefined;
+      if (api && api.op === 'trylock') return { k: 'trylock', api, args: argsOf(n, ctx), call: n };
+      return { k: 'none' };
+    }
+    default:
+      return { k: 'none' };
+  }
+}
+
 /**
  * Branch assumptions: `if (mutex_trylock(&l))` holds the lock on the true edge, `if (!spin_trylock(&l))` on the
  * false one; a plain variable or field condition is remembered, and an edge that contradicts a remembered value is
  * infeasible (undefined).
  */
 function assume(s: AState, cond: Node, value: boolean, ctx: WalkCtx): AState | undefined {
-  let n: Node | null = cond;
-  while (n && (n.type === 'parenthesized_expression' || isLikely(n))) n = n.type === 'parenthesized_expression' ? n.namedChild(0) : callArgs(n)[0] ?? null;
-  if (!n) return s;
-  if (n.type === 'unary_expression' && (n.childForFieldName('operator')?.text ?? n.child(0)?.text) === '!') {
-    const arg = n.childForFieldName('argument');
-    return arg ? assume(s, arg, !value, ctx) : s;
-  }
-  if (n.type === 'identifier' || n.type === 'field_expression') {
-    const key = n.text.replace(/\s+/g, '');
-    const known = s.conds[key];
-    if (known !== undefined) return known === value ? s : undefined;
-    return { ...s, conds: { ...s.conds, [key]: value } };
-  }
-  if (n.type === 'binary_expression') {
-    const op = n.childForFieldName('operator')?.text ?? n.child(1)?.text;
-    const l = n.childForFieldName('left');
-    const r = n.childForFieldName('right');
-    if (op === '&&' && value && l && r) {
-      const a = assume(s, l, true, ctx);
-      return a && assume(a, r, true, ctx);
+  return assumeSpec(s, condSpec(cond, ctx), value, ctx);
+}
+
+function assumeSpec(s: AState, c: CondSpec, value: boolean, ctx: WalkCtx): AState | undefined {
+  switch (c.k) {
+    case 'none':
+      return s;
+    case 'not':
+      return assumeSpec(s, c.of, !value, ctx);
+    case 'var': {
+      const known = s.conds[c.key];
+      if (known !== undefined) return known === value ? s : undefined;
+      return { ...s, conds: { ...s.conds, [c.key]: value } };
     }
-    if (op === '||' && !value && l && r) {
-      const a = assume(s, l, false, ctx);
-      return a && assume(a, r, false, ctx);
+    case 'and':
+    case 'or': {
+      // Only the edge on which both sides are known: && true, || false.
+      if ((c.k === 'and') !== value) return s;
+      const a = assumeSpec(s, c.l, value, ctx);
+      return a && assumeSpec(a, c.r, value, ctx);
     }
-    return s;
+    case 'trylock':
+      return value ? applyLock(s, c.api, c.args, c.call, ctx, false) : s;
   }
-  if (n.type === 'call_expression' && value) {
-    const name = calleeName(n);
-    const api = name ? ctx.kb.lock(name) : undefined;
-    if (api && api.op === 'trylock') return applyLock(s, api, callArgs(n), n, ctx, false);
-  }
-  return s;
 }
 
 function isLikely(n: Node): boolean {
@@ -631,7 +758,7 @@ function forget(s: AState, target: string): AState {
 
 function recordSite(call: Node, name: string, entry: NonNullable<ReturnType<KbView['allocator']>>, states: Counted[], ctx: WalkCtx) {
   if (!ctx.recording) return;
-  const args = callArgs(call);
+  const args = argsOf(call, ctx);
   const m = ctx.kb.gfp;
   let gfpNode: Node | undefined;
   if (entry.gfpArg !== undefined) {

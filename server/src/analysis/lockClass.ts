@@ -4,7 +4,11 @@
 import type { Node } from 'web-tree-sitter';
 import type { VarDecl } from '../syntax/ast';
 
-export type TypeEnv = Map<string, VarDecl>;
+/** The declared type of a name in scope (lazy: built on first use). */
+export interface TypeEnv {
+  has(name: string): boolean;
+  get(name: string): VarDecl | undefined;
+}
 
 export function lockClassName(template: string | undefined, arg: Node | undefined, types: TypeEnv): string {
   if (template !== undefined && !template.includes('{0}')) return template;

@@ -70,6 +70,8 @@ export function listFunctions(file: SourceFile): FunctionInfo[] {
     if (node.type === 'function_definition') {
       const info = functionInfo(file, node);
       if (info) out.push(info);
+      // A mis-nested function can only hide in a body with a syntax error: clean bodies are not walked.
+      return !info || info.hasError;
     }
     return true;
   });
@@ -212,6 +214,12 @@ export function declsOf(decl: Node): VarDecl[] {
   return out;
 }
 
+/** Statements whose subtrees hold no block-scope declarations (statement expressions aside). */
+const NO_DECLARATIONS = new Set([
+  'expression_statement', 'return_statement', 'goto_statement', 'break_statement', 'continue_statement', 'comment',
+  'preproc_call', 'preproc_def', 'preproc_function_def', 'gnu_asm_expression',
+]);
+
 /**
  * Variables declared in `node`: the parameters when it is a function_definition or a parameter_list, and every
  * local declaration below it (nested blocks, `for` init declarations, statement expressions), in source order.
@@ -236,9 +244,9 @@ export function collectDeclarations(node: Node): VarDecl[] {
     if (n.type === 'function_definition' && n.id !== root.id) return false;
     if (n.type === 'declaration') {
       out.push(...declsOf(n));
-      return true; // initialisers may hold statement expressions with their own declarations
+      return false; // (declarations inside statement expressions in initialisers are not collected)
     }
-    return true;
+    return !NO_DECLARATIONS.has(n.type);
   });
   return out;
 }

@@ -6,20 +6,22 @@ import { Language, Parser, type Tree } from 'web-tree-sitter';
 
 let ready: Promise<Parser> | undefined;
 
-function locate(file: string, pkgPath: string): string {
+/** The wasm beside the bundle (dist/), else in the package (tests run from source; exports hide the file). */
+function locate(file: string, pkg: string): string {
   const beside = path.join(__dirname, file);
   if (fs.existsSync(beside)) return beside;
-  const distCopy = path.join(__dirname, '..', '..', '..', 'dist', file);
-  if (fs.existsSync(distCopy)) return distCopy;
-  return require.resolve(pkgPath);
+  for (let d = path.dirname(require.resolve(pkg)); ; d = path.dirname(d)) {
+    if (fs.existsSync(path.join(d, file))) return path.join(d, file);
+    if (path.dirname(d) === d) throw new Error(`cannot find ${file} of ${pkg}`);
+  }
 }
 
 /** Initialise the runtime and the C language once; later calls share the same parser. */
 export function initParser(): Promise<Parser> {
   ready ??= (async () => {
-    const runtime = locate('tree-sitter.wasm', 'web-tree-sitter/tree-sitter.wasm');
+    const runtime = locate('tree-sitter.wasm', 'web-tree-sitter');
     await Parser.init({ locateFile: () => runtime });
-    const lang = await Language.load(locate('tree-sitter-c.wasm', 'tree-sitter-c/tree-sitter-c.wasm'));
+    const lang = await Language.load(locate('tree-sitter-c.wasm', 'tree-sitter-c'));
     const parser = new Parser();
     parser.setLanguage(lang);
     return parser;
