@@ -47,6 +47,11 @@ export interface Cfg {
 /** Scoped-guard detection is supplied by the caller (it knows the syntax layer's rewrites). */
 export interface CfgHooks {
   scopedGuard(stmt: Node): GuardUse | undefined;
+  /**
+   * A statement the analysis does not care about and control cannot leave or enter abnormally (no return, goto,
+   * break, continue or label inside): built as nothing, without visiting its subtree.
+   */
+  opaque?(stmt: Node): boolean;
 }
 
 interface Scope {
@@ -99,6 +104,7 @@ export function buildCfg(body: Node, hooks: CfgHooks): Cfg {
       // Unreachable code after return/goto: still give it a block so labels inside are reachable by goto.
       cur = newBlock();
     }
+    if (hooks.opaque && node.type !== 'labeled_statement' && node.type !== 'case_statement' && hooks.opaque(node)) return cur;
     switch (node.type) {
       case 'compound_statement':
         return compound(node, cur);

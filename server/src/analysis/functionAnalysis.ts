@@ -3,7 +3,7 @@
 // abstract states, each with the number of acyclic paths that reach it, so results can say
 // "GFP_NOFS on 2 paths, GFP_KERNEL on 1" instead of picking one.
 import type { Node } from 'web-tree-sitter';
-import { collectDeclarations, type FunctionInfo, type VarDecl } from '../syntax/ast';
+import { declsOf, type FunctionInfo, type VarDecl } from '../syntax/ast';
 import type { SourceFile } from '../syntax/sourceFile';
 import type { LockApiEntry, PfFlag } from '../model/kb/types';
 import { buildCfg, reversePostOrder, type Cfg, type CfgOp } from './cfg';
@@ -18,19 +18,66 @@ import { lockClassFromText, lockClassName, type TypeEnv } from './lockClass';
  * without visiting its syntax tree (node access crosses into WASM and dominates the cost).
  */
 function isRelevantToken(kb: KbView, callees: CalleeEffects, extra: ReadonlySet<string>) {
-  return (t: string) => extra.has(t) || callees.has(t) || t === 'guard' || kbKnows(kb, t)
-    || (t.endsWith('_noprof') && kbKnows(kb, t.slice(0, -7)));
+  return (t: string) => extra.has(t) || callees.has(t) || t === 'guard' || kbKnows(kb, t);
 }
 
+const kbMemo = new WeakMap<KbView, Map<string, boolean>>();
 function kbKnows(kb: KbView, t: string): boolean {
-  return !!(kb.allocator(t) || kb.lock(t) || kb.scope(t) || kb.transaction(t) || kb.sleeper(t) || kb.uaccess(t));
+  let memo = kbMemo.get(kb);
+  if (!memo) kbMemo.set(kb, (memo = new Map()));
+  let r = memo.get(t);
+  if (r === undefined) {
+    const base = t.endsWith('_noprof') ? t.slice(0, -7) : t;
+    r = !!(kb.allocator(t) || kb.lock(t) || kb.scope(t) || kb.transaction(t) || kb.sleeper(t) || kb.uaccess(t) || kb.allocator(base));
+    memo.set(t, r);
+  }
+  return r;
 }
 
-const IDENT = /[A-Za-z_]\w*/g;
+/** Control that can leave a statement abnormally, and labels that can be jumped into (case/default included). */
+const JUMP_WORDS = new Set(['return', 'goto', 'break', 'continue']);
+const LABELS = /^[ \t]*[A-Za-z_]\w*[ \t]*:(?!:)/gm;
+/** `if (x)`, `if (!x)`, `if (unlikely(a->b))`: the conditions assume() can remember. */
+const PLAIN_COND = /\bif\s*\(\s*!?\s*(?:(?:un)?likely\s*\(\s*!?\s*)?([A-Za-z_]\w*(?:\s*(?:->|\.)\s*[A-Za-z_]\w*)*)\s*\)/g;
+
+function hasMarkIn(marks: readonly number[], start: number, end: number): boolean {
+  let lo = 0;
+  let hi = marks.length;
+  while (lo < hi) {
+    const mid = (lo + hi) >> 1;
+    if (marks[mid] < start) lo = mid + 1;
+    else hi = mid;
+  }
+  return lo < marks.length && marks[lo] < end;
+}
+
+/** Identifiers; a fresh regex per use, since a shared /g regex carries lastIndex into matchAll(). */
+const identifiers = () => /[A-Za-z_]\w*/g;
 function anyToken(text: string, pred: (t: string) => boolean): boolean {
-  IDENT.lastIndex = 0;
-  for (let m = IDENT.exec(text); m; m = IDENT.exec(text)) if (pred(m[0])) return true;
+  const re = identifiers();
+  for (let m = re.exec(text); m; m = re.exec(text)) if (pred(m[0])) return true;
   return false;
+}
+
+/** `gfp_t a, b = …;`: the declarator text after gfp_t, up to the end of the declaration. */
+const GFP_DECL = /\bgfp_t\s+([^;()]*)/g;
+
+/**
+ * The declaration of `name` in a function body: the first place where the name follows a type-like token
+ * (`struct xfs_inode *ip`, `unsigned int flags`, `, *b`), checked on the tree by jumping to that offset.
+ */
+function findDeclaration(body: Node, bodyText: string, name: string): VarDecl | undefined {
+  const re = new RegExp(`(?:[\\w*]|,)\\s*\\b${name}\\b(?!\\s*[(.]|\\s*->)`, 'g');
+  let tries = 0;
+  for (let m = re.exec(bodyText); m && tries < 6; m = re.exec(bodyText), tries++) {
+    const at = body.startIndex + m.index + m[0].length - name.length;
+    let n: Node | null = body.descendantForIndex(at, at + name.length);
+    for (let up = 0; n && up < 8; up++, n = n.parent) {
+      if (n.type === 'declaration') return declsOf(n).find((d) => d.name === name);
+      if (n.type === 'expression_statement' || n.type === 'compound_statement' || n.type === 'function_definition') break;
+    }
+  }
+  return undefined;
 }
 
 /** Paths reaching one block are merged beyond this many distinct states (the result is then marked approximate). */
@@ -159,6 +206,45 @@ export function analyseFunction(fn: FunctionInfo, file: SourceFile, kb: KbView, 
     const empty: Cfg = { blocks: [], entry: 0, exit: 0, problems: [] };
     return { fn, file, kb, sites: [], calls: [], scopeEvents: [], exits: [], cfg: empty, approximate: false };
   }
+  // Declarations are looked up one name at a time: find where the name is declared in the body text and jump to
+  // that node, instead of walking the whole body (node access crosses into WASM and is what analysis costs).
+  const params = new Set(fn.params.map((p) => p.name));
+  const declared = new Map<string, VarDecl | null>();
+  for (const p of fn.params) declared.set(p.name, p);
+  const lookup = (name: string): VarDecl | undefined => {
+    let d = declared.get(name);
+    if (d === undefined) declared.set(name, (d = findDeclaration(fn.body, bodyText, name) ?? null));
+    return d ?? undefined;
+  };
+  const types: TypeEnv = { has: (n) => !!lookup(n), get: lookup };
+  const isGfp = (d: VarDecl) => /\bgfp_t\b/.test(d.typeText) && d.pointerDepth === 0;
+  const gfpLocals = new Set<string>(fn.params.filter(isGfp).map((p) => p.name));
+  for (const m of bodyText.matchAll(GFP_DECL)) {
+    for (const id of m[1].matchAll(identifiers())) {
+      const d = lookup(id[0]);
+      if (d && isGfp(d)) gfpLocals.add(d.name);
+    }
+  }
+
+  // Variables that branch conditions remember (`if (x)`, `if (!x)`, `if (a->b)` on two or more branches) and gfp_t
+  // locals: assignments to them must stay visible; mere reads need not.
+  const condCount = new Map<string, number>();
+  for (const m of bodyText.matchAll(PLAIN_COND)) condCount.set(m[1], (condCount.get(m[1]) ?? 0) + 1);
+  const tracked = new Set<string>(gfpLocals);
+  for (const [v, n] of condCount) if (n >= 2) tracked.add(v.replace(/\s*(->|\.)\s*.*$/, ''));
+  const assigns = tracked.size ? new RegExp(`\\b(?:${[...tracked].join('|')})\\b[^;={}()]*?(?:[-+*/%&|^]|<<|>>)?=(?!=)`, 'g') : undefined;
+  // Offsets of everything that makes a statement matter (relevant names, assignments to tracked variables, jumps,
+  // labels, scoped guards), found in one scan of the body text; a statement with none inside is opaque to the CFG.
+  const marks: number[] = [];
+  const base = fn.body.startIndex;
+  const ident = identifiers();
+  for (let m = ident.exec(bodyText); m; m = ident.exec(bodyText)) {
+    if (JUMP_WORDS.has(m[0]) || kbRelevant(m[0])) marks.push(base + m.index);
+  }
+  if (assigns) for (const m of bodyText.matchAll(assigns)) marks.push(base + m.index!);
+  for (const m of bodyText.matchAll(LABELS)) marks.push(base + m.index!);
+  for (const r of rewrites) if (r.kind === 'scoped-guard' && r.start >= base && r.start < fn.body.endIndex) marks.push(r.start);
+  marks.sort((a, b) => a - b);
   const cfg = buildCfg(fn.body, {
     scopedGuard(stmt) {
       const rw = rewrites.find((r) => r.kind === 'scoped-guard' && r.start === stmt.startIndex);
@@ -179,23 +265,8 @@ export function analyseFunction(fn: FunctionInfo, file: SourceFile, kb: KbView, 
       flatten(cond);
       return { name: rw.args[0].text.trim(), args: parts.slice(1), site: stmt };
     },
+    opaque: (stmt) => !hasMarkIn(marks, stmt.startIndex, stmt.endIndex),
   });
-
-  // Declarations are read lazily: most functions never need a local's type (node access is costly).
-  const params = new Set(fn.params.map((p) => p.name));
-  let declared: Map<string, VarDecl> | undefined;
-  const locals = () => {
-    if (!declared) {
-      declared = new Map();
-      for (const p of fn.params) declared.set(p.name, p);
-      for (const d of collectDeclarations(fn.body)) declared.set(d.name, d);
-    }
-    return declared;
-  };
-  const types: TypeEnv = { has: (n) => locals().has(n), get: (n) => locals().get(n) };
-  const isGfp = (d: VarDecl) => /\bgfp_t\b/.test(d.typeText) && d.pointerDepth === 0;
-  const gfpLocals = new Set<string>(fn.params.filter(isGfp).map((p) => p.name));
-  if (/\bgfp_t\b/.test(bodyText)) for (const d of locals().values()) if (isGfp(d)) gfpLocals.add(d.name);
 
   const run: FunctionRun = { fn, file, kb, sites: [], calls: [], scopeEvents: [], exits: [], cfg, approximate: false };
   const siteIndex = new Map<number, FunctionRun['sites'][number]>();
@@ -205,17 +276,9 @@ export function analyseFunction(fn: FunctionInfo, file: SourceFile, kb: KbView, 
   for (const p of fn.params) if (gfpLocals.has(p.name)) initVars[p.name] = symbol(p.name, 'param');
   const init: AState = { held: [], scopes: [], vars: initVars, conds: {} };
 
-  // Names whose assignment matters: gfp_t locals, and the variables that branch conditions remember.
-  const tracked = new Set<string>(gfpLocals);
-  for (const b of cfg.blocks) {
-    for (const e of b.succs) {
-      if (!e.assume) continue;
-      for (const m of e.assume.cond.text.matchAll(IDENT)) tracked.add(m[0]);
-    }
-  }
   const ctx: WalkCtx = {
     kb, types, gfpLocals, params, run, siteIndex, callIndex, recording: false, callees,
-    relevant: isRelevantToken(kb, callees, tracked), interesting: new Map(), names: new Map(), args: new Map(), conds: new Map(), classes: new Map(),
+    relevant: kbRelevant, marks, interesting: new Map(), names: new Map(), args: new Map(), conds: new Map(), classes: new Map(),
   };
 
   // Pass over the DAG in reverse post-order; back edges feed new states into loop heads for another pass.
@@ -311,6 +374,8 @@ interface WalkCtx {
   recording: boolean;
   callees: CalleeEffects;
   relevant: (t: string) => boolean;
+  /** sorted offsets of what makes a statement matter (see analyseFunction) */
+  marks: readonly number[];
   /** per statement (node id): the calls, assignments and declarators to visit, in evaluation order */
   interesting: Map<number, Node[]>;
   /** per call (node id): the callee name; per call: its arguments */
@@ -363,7 +428,7 @@ function interestingNodes(root: Node, ctx: WalkCtx): Node[] {
   if (cached) return cached;
   const out: Node[] = [];
   ctx.interesting.set(root.id, out);
-  if (!anyToken(ctx.run.file.text.slice(root.startIndex, root.endIndex), ctx.relevant)) return out;
+  if (!hasMarkIn(ctx.marks, root.startIndex, root.endIndex)) return out;
   const stack: { n: Node; visited: boolean }[] = [{ n: root, visited: false }];
   while (stack.length) {
     const top = stack.pop()!;

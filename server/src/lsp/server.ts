@@ -17,9 +17,12 @@ import { inlayHints } from '../ide/inlayHints';
 import { resolveKernelVersion } from '../io/kernelTree';
 import { initParser } from '../syntax/parser';
 import { parseConfig, type Config } from './config';
-import { StatusNotification, type StatusParams } from './protocol';
+import { SimulateRequest, StatusNotification, type StatusParams } from './protocol';
 import { toDiagnostic, toHover, toInlayHint } from './toProto';
-import { rlsimDiagnostics } from './rlsim';
+import {
+  isRlsim, ModelRuns, refreshCodeLenses, RLSIM_CAPABILITIES, rlsimCodeLenses, rlsimDefinition, rlsimDiagnostics, rlsimHover, simulate,
+  sourceBases,
+} from './rlsim';
 
 interface DocState {
   version: number;
@@ -182,6 +185,7 @@ export function startServer(connection: Connection = createConnection(ProposedFe
         textDocumentSync: TextDocumentSyncKind.Incremental,
         inlayHintProvider: { resolveProvider: false },
         hoverProvider: true,
+        ...RLSIM_CAPABILITIES,
       },
       serverInfo: { name: 'reclaim-lens', version: '0.1.0' },
     };
@@ -218,12 +222,30 @@ export function startServer(connection: Connection = createConnection(ProposedFe
 
   connection.onHover(isolate('hover', async (p) => {
     const doc = documents.get(p.textDocument.uri);
-    if (!doc || doc.uri.endsWith('.rlsim')) return null;
+    if (!doc) return null;
+    if (isRlsim(doc)) return rlsimHover(doc, p.position, sourceBases(doc.uri, rootPath));
     const r = await analysisOf(doc);
     if (!r?.st.analysis) return null;
     const h = hover(r.st.analysis.facts, r.st.analysis.text, doc.offsetAt(p.position), r.st.analysis.kb.gfp);
     return h ? toHover(h, doc) : null;
   }));
+
+  // ---- .rlsim models (lsp/rlsim.ts): go-to-source, "▶ Run model" code lens, reclaimLens/simulate ----
+  const modelRuns = new ModelRuns();
+  connection.onDefinition(isolate('definition', (p) => {
+    const doc = documents.get(p.textDocument.uri);
+    return doc && isRlsim(doc) ? rlsimDefinition(doc, p.position, sourceBases(doc.uri, rootPath)) : null;
+  }));
+  connection.onCodeLens(isolate('codeLens', (p) => {
+    const doc = documents.get(p.textDocument.uri);
+    return doc && isRlsim(doc) ? rlsimCodeLenses(doc, modelRuns) : null;
+  }));
+  connection.onRequest(SimulateRequest.type, (p) => simulate(p, {
+    document: (uri) => documents.get(uri), rootPath: () => rootPath, runs: modelRuns, error: (m) => connection.console.error(m),
+    ran: () => refreshCodeLenses(connection),
+  }));
+  documents.onDidClose((e) => modelRuns.forget(e.document.uri));
+  // ---- end .rlsim models ----
 
   documents.listen(connection);
   connection.listen();

@@ -1,7 +1,7 @@
 // Pure helpers over tree-sitter-c trees: functions, declarations, traversal, ranges.
 // Knows C, not the kernel API (the only kernel knowledge comes from kernelIdioms.ts: syscall names, inline macros).
 // Getters return undefined instead of throwing; nothing here allocates beyond the returned values.
-import type { Node } from 'web-tree-sitter';
+import type { Node, TreeCursor } from 'web-tree-sitter';
 import { INLINE_ANNOTATIONS, syscallFunctionName, type Rewrite } from './kernelIdioms';
 import type { SourceFile } from './sourceFile';
 
@@ -91,40 +91,48 @@ export function functionInfo(file: SourceFile, node: Node): FunctionInfo | undef
     const sys = rw ? syscallFunctionName(rw) : undefined;
     if (sys) name = sys;
   }
-  const params: VarDecl[] = [];
-  const paramList = shape?.fn?.childForFieldName('parameters');
-  if (paramList) {
-    for (const p of paramList.namedChildren) {
-      if (p && p.type === 'parameter_declaration') params.push(...declsOf(p));
-    }
-  }
-  let isStatic = false;
-  let isInline = false;
-  for (const c of node.children) {
-    if (!c || c.type !== 'storage_class_specifier') continue;
-    if (c.text === 'static') isStatic = true;
-    else if (/^(__)?inline(__)?$|^__forceinline$/.test(c.text)) isInline = true;
-  }
+  // The head's text tells storage class and inline-ness without visiting its nodes.
+  const head = file.text.slice(node.startIndex, nameNode?.startIndex ?? body.startIndex);
+  const isStatic = /\bstatic\b/.test(head);
+  let isInline = /\b(?:__)?inline(?:__)?\b|\b__forceinline\b/.test(head);
   if (!isInline) {
-    const headEnd = nameNode?.startIndex ?? body.startIndex;
-    for (const rw of rewritesIn(file.rewrites, node.startIndex, headEnd)) {
+    for (const rw of rewritesIn(file.rewrites, node.startIndex, nameNode?.startIndex ?? body.startIndex)) {
       if (INLINE_ANNOTATIONS.has(rw.macro)) isInline = true;
     }
   }
-  const type = node.childForFieldName('type');
-  const quals = node.children.filter((c): c is Node => !!c && c.type === 'type_qualifier' && c.startIndex < (type?.startIndex ?? 0));
-  const base = normalise([...quals.map((q) => q.text), type?.text ?? ''].join(' '));
-  const stars = shape?.returnPointers ?? 0;
+  // Parameters and the return type are computed on first use: most functions never need them.
+  let params: VarDecl[] | undefined;
+  let returnTypeText: string | undefined;
   return {
     name,
     node,
     body,
     nameNode,
-    params,
+    get params() {
+      if (!params) {
+        params = [];
+        const paramList = shape?.fn?.childForFieldName('parameters');
+        if (paramList) {
+          for (const p of paramList.namedChildren) {
+            if (p && p.type === 'parameter_declaration') params.push(...declsOf(p));
+          }
+        }
+      }
+      return params;
+    },
     isStatic,
     isInline,
     hasError: body.hasError,
-    returnTypeText: stars > 0 ? `${base} ${'*'.repeat(stars)}` : base,
+    get returnTypeText() {
+      if (returnTypeText === undefined) {
+        const type = node.childForFieldName('type');
+        const quals = node.children.filter((c): c is Node => !!c && c.type === 'type_qualifier' && c.startIndex < (type?.startIndex ?? 0));
+        const base = normalise([...quals.map((q) => q.text), type?.text ?? ''].join(' '));
+        const stars = shape?.returnPointers ?? 0;
+        returnTypeText = stars > 0 ? `${base} ${'*'.repeat(stars)}` : base;
+      }
+      return returnTypeText;
+    },
     start: node.startIndex,
     end: node.endIndex,
   };
@@ -240,16 +248,40 @@ export function collectDeclarations(node: Node): VarDecl[] {
     for (const p of root.namedChildren) if (p && p.type === 'parameter_declaration') out.push(...declsOf(p));
     return out;
   }
-  forEach(root, (n) => {
-    if (n.type === 'function_definition' && n.id !== root.id) return false;
-    if (n.type === 'declaration') {
-      out.push(...declsOf(n));
-      return false; // (declarations inside statement expressions in initialisers are not collected)
+  // A cursor walk that reads only type names and materialises a Node only at declarations (node objects are
+  // costly to marshal out of WASM). Declarations inside statement expressions in initialisers are not collected.
+  const cursor = root.walk();
+  try {
+    let descend = true;
+    for (;;) {
+      if (descend && cursor.gotoFirstChild()) {
+        descend = visitDecl(cursor, out);
+        continue;
+      }
+      for (;;) {
+        if (cursor.currentDepth === 0) return out;
+        if (cursor.gotoNextSibling()) break;
+        if (!cursor.gotoParent()) return out;
+      }
+      descend = visitDecl(cursor, out);
     }
-    return !NO_DECLARATIONS.has(n.type);
-  });
-  return out;
+  } finally {
+    cursor.delete();
+  }
 }
+
+/** One step of collectDeclarations' walk: records a declaration, says whether to descend. */
+function visitDecl(cursor: TreeCursor, out: VarDecl[]): boolean {
+  const type = cursor.nodeType;
+  if (type === 'declaration') {
+    out.push(...declsOf(cursor.currentNode));
+    return false;
+  }
+  return type !== 'function_definition' && !NO_DECLARATIONS.has(type) && !LEAVES.has(type);
+}
+
+/** Node types with nothing below them worth a visit. */
+const LEAVES = new Set(['identifier', 'number_literal', 'string_literal', 'field_identifier', 'type_identifier', 'primitive_type', 'comment']);
 
 /**
  * Depth-first pre-order walk. `visit` returning `false` skips the node's children (the walk goes on with its
