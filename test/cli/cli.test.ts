@@ -1,0 +1,104 @@
+// The CLI contract: verbs, flags, exit codes, text/JSON/SARIF shapes (README "CLI reference").
+import assert from 'node:assert/strict';
+import { spawnSync } from 'node:child_process';
+import * as fs from 'node:fs';
+import * as os from 'node:os';
+import * as path from 'node:path';
+import { test } from 'node:test';
+
+const ROOT = path.join(__dirname, '..', '..');
+const BIN = path.join(ROOT, 'bin', 'reclaim-lens.js');
+
+function run(args: string[], cwd = ROOT) {
+  const r = spawnSync(process.execPath, [BIN, ...args], { cwd, encoding: 'utf8' });
+  return { code: r.status, out: r.stdout, err: r.stderr };
+}
+
+test('check on the bundled examples: gcc-style findings and exit 1', () => {
+  const r = run(['check', 'examples/']);
+  assert.equal(r.code, 1, r.err);
+  assert.match(r.out, /^examples\/fs\/demo\/inode\.c:28:8: error: GFP_KERNEL may sleep while holding &demo_inode_info->lock \[sleep-in-atomic\]$/m);
+  assert.match(r.out, /^examples\/fs\/demo\/inode\.c:27: note: &demo_inode_info->lock taken here by spin_lock\(\)/m);
+  const codes = [...r.out.matchAll(/\[([a-z-]+)\]$/gm)].map((m) => m[1]).sort();
+  assert.deepEqual(codes, ['gfp-or-ineffective', 'nofail-without-reclaim', 'nofs-redundant', 'nofs-redundant', 'scope-unbalanced', 'sleep-in-atomic']);
+});
+
+test('check --format json: the findings shape with stable ids and paths relative to --root', () => {
+  const r = run(['check', '--root', 'examples', '--format', 'json', 'examples/fs/demo/inode.c']);
+  assert.equal(r.code, 1);
+  const j = JSON.parse(r.out);
+  assert.equal(j.kernelVersion, '6.12');
+  const f = j.findings.find((x: { code: string }) => x.code === 'sleep-in-atomic');
+  assert.deepEqual(Object.keys(f).sort(), ['code', 'column', 'endColumn', 'endLine', 'file', 'function', 'id', 'line', 'message', 'related', 'severity'].sort());
+  assert.equal(f.file, 'fs/demo/inode.c');
+  assert.equal(f.id, 'sleep-in-atomic:fs/demo/inode.c:demo_add_extent:1');
+  assert.deepEqual([f.line, f.column, f.endLine, f.endColumn], [28, 8, 28, 41]);
+  assert.equal(f.function, 'demo_add_extent');
+  assert.deepEqual(f.related, [{ file: 'fs/demo/inode.c', line: 27, message: '&demo_inode_info->lock taken here by spin_lock() (line 27)' }]);
+});
+
+test('check --format sarif: SARIF 2.1.0 with rules and locations', () => {
+  const r = run(['check', '--format', 'sarif', 'examples/']);
+  assert.equal(r.code, 1);
+  const s = JSON.parse(r.out);
+  assert.equal(s.version, '2.1.0');
+  const run0 = s.runs[0];
+  assert.equal(run0.tool.driver.name, 'reclaim-lens');
+  assert.ok(run0.tool.driver.rules.some((x: { id: string }) => x.id === 'sleep-in-atomic'));
+  const res = run0.results.find((x: { ruleId: string }) => x.ruleId === 'sleep-in-atomic');
+  assert.equal(res.level, 'error');
+  assert.equal(res.locations[0].physicalLocation.artifactLocation.uri, 'examples/fs/demo/inode.c');
+  assert.equal(res.locations[0].physicalLocation.region.startLine, 28);
+});
+
+test('hints --format json: every site with literal and effective masks', () => {
+  const r = run(['hints', '--format', 'json', '--root', 'examples', 'examples/']);
+  assert.equal(r.code, 0, r.err);
+  const j = JSON.parse(r.out);
+  assert.equal(j.sites.length, 8);
+  const s = j.sites.find((x: { function: string }) => x.function === 'demo_set_xattr');
+  assert.deepEqual(
+    { file: s.file, line: s.line, column: s.column, api: s.api, literal: s.literal, effective: s.effective, held: s.held, atomic: s.atomic },
+    { file: 'fs/demo/inode.c', line: 49, column: 9, api: 'kmemdup', literal: 'GFP_KERNEL', effective: ['GFP_NOFS'], held: ['&demo_inode_info->xattr_mutex'], atomic: false },
+  );
+  assert.deepEqual(s.scopes, [{ api: 'memalloc_nofs_save', flags: ['PF_MEMALLOC_NOFS'], line: 48 }]);
+});
+
+test('a clean file exits 0 and prints nothing', () => {
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'rl-clean-'));
+  fs.writeFileSync(path.join(dir, 'ok.c'), 'static void *f(void) { return kmalloc(8, GFP_KERNEL); }\n');
+  const r = run(['check', dir]);
+  assert.equal(r.code, 0, r.err);
+  assert.equal(r.out, '');
+});
+
+test('bad input: clear one-line errors and exit 2', () => {
+  const missing = run(['check', 'no/such/path.c']);
+  assert.equal(missing.code, 2);
+  assert.match(missing.err, /^reclaim-lens: no\/such\/path\.c: no such file or directory$/m);
+  const badVersion = run(['check', '--kernel-version', 'banana', 'examples/']);
+  assert.equal(badVersion.code, 2);
+  assert.match(badVersion.err, /bad kernel version 'banana'/);
+  const badFormat = run(['hints', '--format', 'sarif', 'examples/']);
+  assert.equal(badFormat.code, 2);
+  assert.match(badFormat.err, /--format must be one of text, json for hints/);
+  const noVerb = run([]);
+  assert.equal(noVerb.code, 2);
+  const unknown = run(['frobnicate']);
+  assert.equal(unknown.code, 2);
+  assert.match(unknown.err, /unknown command 'frobnicate'/);
+  const badFlag = run(['check', '--nope', 'examples/']);
+  assert.equal(badFlag.code, 2);
+});
+
+test('binary, non-UTF-8 and symlink loops are reported, not fatal', () => {
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'rl-bad-'));
+  fs.writeFileSync(path.join(dir, 'blob.c'), Buffer.from([0x7f, 0x45, 0x4c, 0x46, 0, 0, 1, 2, 3]));
+  fs.writeFileSync(path.join(dir, 'latin1.c'), Buffer.from('/* caf\xe9 */\nstatic void f(spinlock_t *l) { spin_lock(l); kmalloc(1, GFP_KERNEL); spin_unlock(l); }\n', 'latin1'));
+  fs.symlinkSync(dir, path.join(dir, 'loop'));
+  const r = run(['check', dir]);
+  assert.equal(r.code, 1, r.err);
+  assert.match(r.err, /blob\.c: binary file, not analysed/);
+  assert.match(r.err, /latin1\.c: not valid UTF-8; decoded as Latin-1/);
+  assert.match(r.out, /latin1\.c:2:\d+: error: GFP_KERNEL may sleep while holding l \[sleep-in-atomic\]/);
+});
