@@ -377,7 +377,7 @@ interface WalkCtx {
   /** sorted offsets of what makes a statement matter (see analyseFunction) */
   marks: readonly number[];
   /** per statement (node id): the calls, assignments and declarators to visit, in evaluation order */
-  interesting: Map<number, Node[]>;
+  interesting: Map<number, { n: Node; type: string }[]>;
   /** per call (node id): the callee name; per call: its arguments */
   names: Map<number, string | undefined>;
   args: Map<number, Node[]>;
@@ -406,8 +406,8 @@ function transferOp(op: CfgOp, states: Counted[], ctx: WalkCtx): Counted[] {
 
 /** Applies the calls, assignments and declarators of a statement in evaluation order (post-order). */
 function walkExpr(root: Node, states: Counted[], ctx: WalkCtx): Counted[] {
-  for (const n of interestingNodes(root, ctx)) {
-    switch (n.type) {
+  for (const { n, type } of interestingNodes(root, ctx)) {
+    switch (type) {
       case 'call_expression':
         states = onCall(n, states, ctx);
         break;
@@ -423,10 +423,10 @@ function walkExpr(root: Node, states: Counted[], ctx: WalkCtx): Counted[] {
 }
 
 /** The nodes walkExpr must visit under `root`, computed once per statement; none when its text is irrelevant. */
-function interestingNodes(root: Node, ctx: WalkCtx): Node[] {
+function interestingNodes(root: Node, ctx: WalkCtx): { n: Node; type: string }[] {
   const cached = ctx.interesting.get(root.id);
   if (cached) return cached;
-  const out: Node[] = [];
+  const out: { n: Node; type: string }[] = [];
   ctx.interesting.set(root.id, out);
   if (!hasMarkIn(ctx.marks, root.startIndex, root.endIndex)) return out;
   const stack: { n: Node; visited: boolean }[] = [{ n: root, visited: false }];
@@ -442,7 +442,8 @@ function interestingNodes(root: Node, ctx: WalkCtx): Node[] {
       }
       continue;
     }
-    if (RELEVANT_INNER.has(n.type)) out.push(n);
+    const type = n.type;
+    if (RELEVANT_INNER.has(type)) out.push({ n, type });
   }
   return out;
 }
