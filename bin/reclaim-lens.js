@@ -8,6 +8,6 @@ if (!fs.existsSync(cli)) {
   process.stderr.write('reclaim-lens: dist/cli.js is missing; run `npm run build` in ' + path.join(__dirname, '..') + '\n');
   process.exit(2);
 }
-const { main } = require(cli);
-main(process.argv.slice(2), { stdout: (s) => process.stdout.write(s), stderr: (s) => process.stderr.write(s), cwd: process.cwd() })
+const { main, processIo } = require(cli);
+main(process.argv.slice(2), processIo())
   .then((code) => { process.exitCode = code; });

@@ -9,8 +9,10 @@ import { test } from 'node:test';
 const ROOT = path.join(__dirname, '..', '..');
 const BIN = path.join(ROOT, 'bin', 'reclaim-lens.js');
 
+const CACHE_HOME = fs.mkdtempSync(path.join(os.tmpdir(), 'rl-cache-home-'));
+
 function run(args: string[], cwd = ROOT) {
-  const r = spawnSync(process.execPath, [BIN, ...args], { cwd, encoding: 'utf8' });
+  const r = spawnSync(process.execPath, [BIN, ...args], { cwd, encoding: 'utf8', env: { ...process.env, XDG_CACHE_HOME: CACHE_HOME } });
   return { code: r.status, out: r.stdout, err: r.stderr };
 }
 
@@ -101,4 +103,30 @@ test('binary, non-UTF-8 and symlink loops are reported, not fatal', () => {
   assert.match(r.err, /blob\.c: binary file, not analysed/);
   assert.match(r.err, /latin1\.c: not valid UTF-8; decoded as Latin-1/);
   assert.match(r.out, /latin1\.c:2:\d+: error: GFP_KERNEL may sleep while holding l \[sleep-in-atomic\]/);
+});
+
+test('the cache: a warm run answers from it, a corrupted entry is detected and rebuilt, --no-cache writes none', () => {
+  const cache = fs.mkdtempSync(path.join(os.tmpdir(), 'rl-cache-'));
+  const cold = run(['check', '--stats', '--jobs', '2', '--cache', cache, '--format', 'json', 'examples/']);
+  assert.equal(cold.code, 1, cold.err);
+  assert.match(cold.err, /2 files in [\d.]+ s with 2 workers; cache .*: 0 hits, 2 misses, 0 corrupted/);
+  const warm = run(['check', '--stats', '--cache', cache, '--format', 'json', 'examples/']);
+  assert.match(warm.err, /2 hits, 0 misses, 0 corrupted/);
+  assert.equal(warm.out, cold.out);
+  // Corrupt one entry (truncate it) and flip a byte in the other's payload.
+  const entries: string[] = [];
+  const walk = (d: string) => fs.readdirSync(d, { withFileTypes: true }).forEach((e) => (e.isDirectory() ? walk(path.join(d, e.name)) : entries.push(path.join(d, e.name))));
+  walk(cache);
+  assert.equal(entries.length, 2);
+  fs.writeFileSync(entries[0], fs.readFileSync(entries[0], 'utf8').slice(0, 50));
+  fs.writeFileSync(entries[1], fs.readFileSync(entries[1], 'utf8').replace(/"start":(\d)/, '"start":9$1'));
+  const again = run(['check', '--stats', '--cache', cache, '--format', 'json', 'examples/']);
+  assert.match(again.err, /0 hits, 2 misses, 2 corrupted entries rebuilt/);
+  assert.equal(again.out, cold.out);
+  const none = fs.mkdtempSync(path.join(os.tmpdir(), 'rl-nocache-'));
+  const nc = run(['check', '--stats', '--no-cache', '--format', 'json', 'examples/'], ROOT);
+  assert.match(nc.err, /; no cache/);
+  assert.deepEqual(fs.readdirSync(none), []);
+  assert.equal(run(['check', '--jobs', '0', 'examples/']).code, 2);
+  assert.equal(run(['check', '--no-cache', '--cache', cache, 'examples/']).code, 2);
 });

@@ -3,12 +3,12 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { parseArgs } from 'node:util';
-import { initParser } from '../syntax/parser';
-import { decodeSource } from '../syntax/sourceFile';
-import { AnalysisHost } from '../ide/host';
+import * as os from 'node:os';
 import { createKbProvider } from '../analysis/kbView';
+import { analyseFiles } from '../index/analyseFiles';
+import { defaultCacheDir, FactsCache } from '../index/cache';
 import { resolveKernelVersion } from '../io/kernelTree';
-import { findingsOf, renderFindingsText, renderSarif, renderSitesText, sitesOf, type AnalysedFile } from './output';
+import { findingsOf, renderFindingsText, renderSarif, renderSitesText, sitesOf, type JsonFinding, type JsonSite } from './output';
 import { runSimulate } from './simulate';
 
 const VERSION = '0.1.0';
@@ -21,6 +21,8 @@ commands:
   check     report findings          [--root DIR] [--kernel-version V|auto] [--format text|json|sarif]
   hints     every allocation site    [--root DIR] [--kernel-version V|auto] [--format text|json]
             with literal and effective gfp mask
+            both also take: --jobs N (worker threads, default: cores), --cache DIR (default: per-user
+            cache directory), --no-cache (read and write no cache), --stats (a summary line on stderr)
   simulate  explore a deadlock model FILE.rlsim [--format text|json|svg|promela]
   version   print the version
 
@@ -30,6 +32,8 @@ export interface Io {
   stdout(s: string): void;
   stderr(s: string): void;
   cwd: string;
+  /** a one-line progress display (a TTY on stderr); '' clears it */
+  progress?(line: string): void;
 }
 
 class UsageError extends Error {}
@@ -76,8 +80,15 @@ async function analyseCommand(verb: 'check' | 'hints', args: string[], io: Io): 
       root: { type: 'string' },
       'kernel-version': { type: 'string', default: 'auto' },
       format: { type: 'string', default: 'text' },
+      jobs: { type: 'string' },
+      cache: { type: 'string' },
+      'no-cache': { type: 'boolean', default: false },
+      stats: { type: 'boolean', default: false },
     },
   });
+  const jobs = values.jobs === undefined ? os.availableParallelism() : Number(values.jobs);
+  if (!Number.isInteger(jobs) || jobs < 1 || jobs > 256) throw new UsageError(`--jobs must be a whole number from 1 to 256`);
+  if (values['no-cache'] && values.cache !== undefined) throw new UsageError('--cache and --no-cache exclude each other');
   const formats = verb === 'check' ? ['text', 'json', 'sarif'] : ['text', 'json'];
   if (!formats.includes(values.format!)) throw new UsageError(`--format must be one of ${formats.join(', ')} for ${verb}`);
   if (positionals.length === 0) throw new UsageError(`${verb} needs at least one PATH`);
@@ -101,35 +112,37 @@ async function analyseCommand(verb: 'check' | 'hints', args: string[], io: Io): 
       ioError = true;
     }
   }
-  const parser = await initParser();
   const kb = createKbProvider();
-  const host = new AnalysisHost(parser, kb.view);
-  const analysed: AnalysedFile[] = [];
-  for (const abs of files) {
-    let bytes: Uint8Array;
-    try {
-      bytes = fs.readFileSync(abs);
-    } catch (e) {
-      io.stderr(`reclaim-lens: ${path.relative(io.cwd, abs)}: cannot read: ${(e as NodeJS.ErrnoException).code ?? e}\n`);
-      ioError = true;
-      continue;
-    }
-    const decoded = decodeSource(bytes, { maxBytes: MAX_FILE_MB * 1024 * 1024 });
-    const rel = path.relative(root, abs).split(path.sep).join('/');
-    if (decoded.problem) io.stderr(`reclaim-lens: ${rel}: ${decoded.problem}\n`);
-    if (decoded.text === undefined) continue;
-    const a = host.analyse(decoded.text, { kernelVersion: resolved.version, disabledChecks: [] }, (fn, e) => {
-      io.stderr(`reclaim-lens: ${rel}: ${fn}(): internal analysis error: ${e instanceof Error ? e.message : e}\n`);
-    });
-    analysed.push({ rel, text: decoded.text, facts: a.facts, kb: a.kb });
+  const cache = values['no-cache'] ? undefined : new FactsCache(path.resolve(io.cwd, values.cache ?? defaultCacheDir()));
+  const findings: JsonFinding[] = [];
+  const sites: JsonSite[] = [];
+  const rel = (abs: string) => path.relative(root, abs).split(path.sep).join('/');
+  const progress = io.progress;
+  const t0 = Date.now();
+  await analyseFiles(files, {
+    jobs, cache, kernelVersion: resolved.version, disabledChecks: [], maxBytes: MAX_FILE_MB * 1024 * 1024,
+    onFile(r) {
+      // Positions are computed now and the text dropped: memory stays bounded on the whole tree.
+      const f = { rel: rel(r.abs), text: r.text, facts: r.facts, kb: kb.view(resolved.version) };
+      if (verb === 'hints') sites.push(...sitesOf([f]));
+      else findings.push(...findingsOf([f]));
+    },
+    onProblem(abs, message, isError) {
+      io.stderr(`reclaim-lens: ${rel(abs)}: ${message}\n`);
+      if (isError) ioError = true;
+    },
+    onProgress: progress ? (done, total) => progress(`indexing ${done}/${total} files`) : undefined,
+  });
+  if (progress) progress('');
+  if (values.stats) {
+    io.stderr(`reclaim-lens: ${files.length} files in ${((Date.now() - t0) / 1000).toFixed(1)} s with ${jobs} worker${jobs === 1 ? '' : 's'}`
+      + (cache ? `; cache ${cache.dir}: ${cache.hits} hits, ${cache.misses} misses, ${cache.corrupted} corrupted entries rebuilt` : '; no cache') + '\n');
   }
   for (const p of kb.problems) io.stderr(`reclaim-lens: knowledge base: ${p}\n`);
   if (verb === 'hints') {
-    const sites = sitesOf(analysed);
     io.stdout(values.format === 'json' ? JSON.stringify({ kernelVersion: resolved.version, sites }, null, 2) + '\n' : renderSitesText(sites));
     return ioError ? 2 : 0;
   }
-  const findings = findingsOf(analysed);
   if (values.format === 'json') io.stdout(JSON.stringify({ kernelVersion: resolved.version, findings }, null, 2) + '\n');
   else if (values.format === 'sarif') io.stdout(renderSarif(findings, VERSION, HELP_BASE));
   else io.stdout(renderFindingsText(findings));
@@ -196,8 +209,19 @@ function collectFiles(abs: string, out: string[], seen: Set<string>): string | u
   return undefined;
 }
 
+/** The process's streams; a progress line only when stderr is a terminal. */
+export function processIo(): Io {
+  const tty = process.stderr.isTTY;
+  return {
+    stdout: (s) => process.stdout.write(s),
+    stderr: (s) => process.stderr.write(s),
+    cwd: process.cwd(),
+    progress: tty ? (line) => process.stderr.write(`\r\x1b[K${line}`) : undefined,
+  };
+}
+
 if (require.main === module) {
-  main(process.argv.slice(2), { stdout: (s) => process.stdout.write(s), stderr: (s) => process.stderr.write(s), cwd: process.cwd() }).then(
+  main(process.argv.slice(2), processIo()).then(
     (code) => {
       process.exitCode = code;
     },

@@ -1,0 +1,90 @@
+// Analyses many files: reads and hashes each one, takes cached facts when the cache has them, sends the rest to the
+// worker pool, and hands every result to `onFile` in path order as soon as it and its predecessors are done
+// (so memory holds a bounded window of texts, not the whole tree).
+import * as fs from 'node:fs';
+import type { FileFacts } from '../analysis/facts';
+import { BUILTIN_FILES } from '../model/kb';
+import { decodeSource } from '../syntax/sourceFile';
+import { hashBytes, type FactsCache } from './cache';
+import { WorkerPool } from './pool';
+
+/** What cached facts depend on besides the file: this code's version and the built-in knowledge base. */
+export const ANALYSER_VERSION = `0.1.0-a1+kb.${hashBytes(Buffer.from(JSON.stringify(BUILTIN_FILES))).slice(0, 12)}`;
+
+export interface FileResult {
+  abs: string;
+  text: string;
+  facts: FileFacts;
+}
+
+export interface AnalyseFilesOptions {
+  jobs: number;
+  cache?: FactsCache;
+  kernelVersion: string;
+  disabledChecks: string[];
+  maxBytes: number;
+  onFile(r: FileResult): void;
+  onProblem(abs: string, message: string, isError: boolean): void;
+  onProgress?(done: number, total: number): void;
+}
+
+export async function analyseFiles(files: readonly string[], o: AnalyseFilesOptions): Promise<void> {
+  const pool = new WorkerPool(Math.max(1, o.jobs));
+  const window = Math.max(4, o.jobs * 4);
+  const results = new Map<number, FileResult | null>();
+  let emitted = 0;
+  let done = 0;
+  const emit = () => {
+    while (results.has(emitted)) {
+      const r = results.get(emitted)!;
+      results.delete(emitted);
+      if (r) o.onFile(r);
+      emitted++;
+    }
+  };
+  const one = async (i: number): Promise<void> => {
+    const abs = files[i];
+    let bytes: Uint8Array;
+    try {
+      bytes = fs.readFileSync(abs);
+    } catch (e) {
+      o.onProblem(abs, `cannot read: ${(e as NodeJS.ErrnoException).code ?? String(e)}`, true);
+      results.set(i, null);
+      return;
+    }
+    const decoded = decodeSource(bytes, { maxBytes: o.maxBytes });
+    if (decoded.problem) o.onProblem(abs, decoded.problem, false);
+    if (decoded.text === undefined) {
+      results.set(i, null);
+      return;
+    }
+    const key = { contentHash: hashBytes(bytes), analyser: ANALYSER_VERSION, kernelVersion: o.kernelVersion, disabledChecks: o.disabledChecks };
+    let facts = o.cache?.get(key);
+    if (!facts) {
+      const res = await pool.run({ text: decoded.text, kernelVersion: o.kernelVersion, disabledChecks: o.disabledChecks });
+      for (const e of res.errors) o.onProblem(abs, e, false);
+      facts = res.facts ?? { functions: [], problems: res.errors };
+      if (res.facts && res.errors.length === 0) o.cache?.put(key, res.facts);
+    }
+    results.set(i, { abs, text: decoded.text, facts });
+  };
+  try {
+    let next = 0;
+    const running = new Set<Promise<void>>();
+    while (next < files.length || running.size) {
+      while (next < files.length && running.size < window && next - emitted < window * 4) {
+        const p: Promise<void> = one(next++).then(() => {
+          running.delete(p);
+          done++;
+          o.onProgress?.(done, files.length);
+          emit();
+        });
+        running.add(p);
+      }
+      if (running.size) await Promise.race(running);
+    }
+    emit();
+  } finally {
+    await pool.close();
+  }
+}

@@ -1,0 +1,15 @@
+// Messages between the index and its worker threads.
+import type { FileFacts } from '../analysis/facts';
+
+export interface WorkRequest {
+  id: number;
+  text: string;
+  kernelVersion: string;
+  disabledChecks: string[];
+}
+
+export interface WorkResult {
+  id: number;
+  facts?: FileFacts;
+  errors: string[];
+}

@@ -1,0 +1,24 @@
+// A worker thread of the workspace index: parses and analyses the texts it is sent, answers plain FileFacts.
+// One parser per worker; a failure in one file is answered as a problem for that file.
+import { parentPort } from 'node:worker_threads';
+import { createKbProvider } from '../analysis/kbView';
+import { AnalysisHost } from '../ide/host';
+import { initParser } from '../syntax/parser';
+import type { WorkRequest, WorkResult } from './protocol';
+
+const hostP = initParser().then((p) => new AnalysisHost(p, createKbProvider().view));
+
+parentPort?.on('message', async (req: WorkRequest) => {
+  let res: WorkResult;
+  try {
+    const host = await hostP;
+    const errors: string[] = [];
+    const a = host.analyse(req.text, { kernelVersion: req.kernelVersion, disabledChecks: req.disabledChecks }, (fn, e) => {
+      errors.push(`${fn}(): internal analysis error: ${e instanceof Error ? e.message : String(e)}`);
+    });
+    res = { id: req.id, facts: a.facts, errors };
+  } catch (e) {
+    res = { id: req.id, errors: [`internal error: ${e instanceof Error ? e.message : String(e)}`] };
+  }
+  parentPort!.postMessage(res);
+});
