@@ -21,7 +21,9 @@ export type CfgOp =
   | { kind: 'cond'; node: Node } // a branch condition: evaluated like 'eval' but trylocks wait for the edge
   | { kind: 'guard-acquire'; guard: GuardUse }
   | { kind: 'guard-release'; guard: GuardUse; at: Node }
-  | { kind: 'return'; node: Node };
+  | { kind: 'return'; node: Node }
+  /** a statement the analysis skipped (see CfgHooks.opaque): only its extent is kept, for call sites inside */
+  | { kind: 'opaque'; start: number; end: number };
 
 export interface Edge {
   to: number;
@@ -104,7 +106,10 @@ export function buildCfg(body: Node, hooks: CfgHooks): Cfg {
       // Unreachable code after return/goto: still give it a block so labels inside are reachable by goto.
       cur = newBlock();
     }
-    if (hooks.opaque && node.type !== 'labeled_statement' && node.type !== 'case_statement' && hooks.opaque(node)) return cur;
+    if (hooks.opaque && node.type !== 'labeled_statement' && node.type !== 'case_statement' && hooks.opaque(node)) {
+      blocks[cur].ops.push({ kind: 'opaque', start: node.startIndex, end: node.endIndex });
+      return cur;
+    }
     switch (node.type) {
       case 'compound_statement':
         return compound(node, cur);

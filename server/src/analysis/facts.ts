@@ -87,6 +87,17 @@ export interface CallObservation {
   paths: PathFacts[];
 }
 
+/**
+ * A call to a function the knowledge base does not know: the raw material of the call graph and of calling
+ * contexts (#3). `gfpArgs` holds the symbolic value of each argument that is a gfp expression.
+ */
+export interface CallSite {
+  callee: string;
+  span: Span;
+  paths: PathFacts[];
+  gfpArgs: { index: number; values: GfpVal[] }[];
+}
+
 export interface FunctionFacts {
   name: string;
   span: Span;
@@ -94,6 +105,10 @@ export interface FunctionFacts {
   isStatic: boolean;
   sites: AllocSite[];
   calls: CallObservation[];
+  /** calls to other functions, with the state at each (relative to this function's entry) */
+  callSites: CallSite[];
+  /** names of the gfp_t parameters, by index */
+  gfpParams: { index: number; name: string }[];
   findings: Finding[];
   /** statements the CFG builder could not interpret */
   problems: Span[];

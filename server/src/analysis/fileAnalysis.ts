@@ -31,6 +31,8 @@ export function analyseFile(file: SourceFile, kb: KbView, config: FileAnalysisCo
         isStatic: fn.isStatic,
         sites: run.sites.map(({ gfpNode: _g, callNode: _c, ...site }): AllocSite => site),
         calls: run.calls,
+        callSites: run.callSites,
+        gfpParams: run.gfpParams,
         findings,
         problems: run.cfg.problems.map((n) => ({ start: n.startIndex, end: n.endIndex })),
         hasError: fn.hasError,

@@ -3,11 +3,11 @@
 // abstract states, each with the number of acyclic paths that reach it, so results can say
 // "GFP_NOFS on 2 paths, GFP_KERNEL on 1" instead of picking one.
 import type { Node } from 'web-tree-sitter';
-import { declsOf, type FunctionInfo, type VarDecl } from '../syntax/ast';
+import { declsOf, rewritesIn, type FunctionInfo, type VarDecl } from '../syntax/ast';
 import type { SourceFile } from '../syntax/sourceFile';
 import type { LockApiEntry, PfFlag } from '../model/kb/types';
 import { buildCfg, reversePostOrder, type Cfg, type CfgOp } from './cfg';
-import type { AllocSite, CallObservation, HeldLock, PathFacts, ScopeFrame, Span } from './facts';
+import type { AllocSite, CallObservation, CallSite, HeldLock, PathFacts, ScopeFrame, Span } from './facts';
 import { andVal, applyScopeVal, clearBits, evalGfp, known, setBits, symbol, type GfpEnv, type GfpVal } from './gfpValue';
 import type { KbView } from './kbView';
 import { lockClassFromText, lockClassName, type TypeEnv } from './lockClass';
@@ -36,6 +36,8 @@ function kbKnows(kb: KbView, t: string): boolean {
 
 /** Control that can leave a statement abnormally, and labels that can be jumped into (case/default included). */
 const JUMP_WORDS = new Set(['return', 'goto', 'break', 'continue']);
+/** gfp flag names: a statement passing one to a function is walked, so the call site records the value. */
+const GFP_NAME = /^_*GFP_/;
 const LABELS = /^[ \t]*[A-Za-z_]\w*[ \t]*:(?!:)/gm;
 /** `if (x)`, `if (!x)`, `if (unlikely(a->b))`: the conditions assume() can remember. */
 const PLAIN_COND = /\bif\s*\(\s*!?\s*(?:(?:un)?likely\s*\(\s*!?\s*)?([A-Za-z_]\w*(?:\s*(?:->|\.)\s*[A-Za-z_]\w*)*)\s*\)/g;
@@ -124,6 +126,8 @@ export interface FunctionRun {
   kb: KbView;
   sites: (AllocSite & { gfpNode?: Node; callNode: Node })[];
   calls: CallObservation[];
+  callSites: CallSite[];
+  gfpParams: { index: number; name: string }[];
   scopeEvents: ScopeEvent[];
   exits: ExitState[];
   cfg: Cfg;
@@ -200,11 +204,15 @@ export function analyseFunction(fn: FunctionInfo, file: SourceFile, kb: KbView, 
   const rewrites = file.rewrites;
   const bodyText = file.text.slice(fn.body.startIndex, fn.body.endIndex);
   const kbRelevant = isRelevantToken(kb, callees, new Set());
-  const hasGuard = rewrites.some((r) => r.kind === 'scoped-guard' && r.start >= fn.body.startIndex && r.start < fn.body.endIndex);
+  const bodyRewrites = rewritesIn(rewrites, fn.body.startIndex, fn.body.endIndex);
+  const hasGuard = bodyRewrites.some((r) => r.kind === 'scoped-guard');
   if (!hasGuard && !anyToken(bodyText, kbRelevant)) {
     // Nothing here allocates, locks, opens a scope or sleeps: no facts, no findings.
     const empty: Cfg = { blocks: [], entry: 0, exit: 0, problems: [] };
-    return { fn, file, kb, sites: [], calls: [], scopeEvents: [], exits: [], cfg: empty, approximate: false };
+    const callSites: CallSite[] = [];
+    const nothing: PathFacts = { count: 1, held: [], scopes: [], atomic: false };
+    for (const c of textualCalls(file.text, fn.body.startIndex, fn.body.endIndex)) callSites.push({ callee: c.name, span: c.span, paths: [nothing], gfpArgs: [] });
+    return { fn, file, kb, sites: [], calls: [], callSites, gfpParams: gfpParamsOf(fn, file.text), scopeEvents: [], exits: [], cfg: empty, approximate: false };
   }
   // Declarations are looked up one name at a time: find where the name is declared in the body text and jump to
   // that node, instead of walking the whole body (node access crosses into WASM and is what analysis costs).
@@ -239,15 +247,15 @@ export function analyseFunction(fn: FunctionInfo, file: SourceFile, kb: KbView, 
   const base = fn.body.startIndex;
   const ident = identifiers();
   for (let m = ident.exec(bodyText); m; m = ident.exec(bodyText)) {
-    if (JUMP_WORDS.has(m[0]) || kbRelevant(m[0])) marks.push(base + m.index);
+    if (JUMP_WORDS.has(m[0]) || kbRelevant(m[0]) || GFP_NAME.test(m[0]) || gfpLocals.has(m[0])) marks.push(base + m.index);
   }
   if (assigns) for (const m of bodyText.matchAll(assigns)) marks.push(base + m.index!);
   for (const m of bodyText.matchAll(LABELS)) marks.push(base + m.index!);
-  for (const r of rewrites) if (r.kind === 'scoped-guard' && r.start >= base && r.start < fn.body.endIndex) marks.push(r.start);
+  for (const r of bodyRewrites) if (r.kind === 'scoped-guard') marks.push(r.start);
   marks.sort((a, b) => a - b);
   const cfg = buildCfg(fn.body, {
     scopedGuard(stmt) {
-      const rw = rewrites.find((r) => r.kind === 'scoped-guard' && r.start === stmt.startIndex);
+      const rw = bodyRewrites.find((r) => r.kind === 'scoped-guard' && r.start === stmt.startIndex);
       if (!rw || !rw.args || rw.args.length === 0) return undefined;
       const cond = stmt.childForFieldName('condition');
       // The condition is `(name, lock, …)`: a parenthesized comma expression; flatten it.
@@ -268,7 +276,8 @@ export function analyseFunction(fn: FunctionInfo, file: SourceFile, kb: KbView, 
     opaque: (stmt) => !hasMarkIn(marks, stmt.startIndex, stmt.endIndex),
   });
 
-  const run: FunctionRun = { fn, file, kb, sites: [], calls: [], scopeEvents: [], exits: [], cfg, approximate: false };
+  const run: FunctionRun = { fn, file, kb, sites: [], calls: [], callSites: [], gfpParams: gfpParamsOf(fn, file.text), scopeEvents: [], exits: [], cfg, approximate: false };
+  const callSiteIndex = new Map<number, CallSite>();
   const siteIndex = new Map<number, FunctionRun['sites'][number]>();
   const callIndex = new Map<string, CallObservation>();
 
@@ -277,7 +286,7 @@ export function analyseFunction(fn: FunctionInfo, file: SourceFile, kb: KbView, 
   const init: AState = { held: [], scopes: [], vars: initVars, conds: {} };
 
   const ctx: WalkCtx = {
-    kb, types, gfpLocals, params, run, siteIndex, callIndex, recording: false, callees,
+    kb, types, gfpLocals, params, run, siteIndex, callIndex, callSiteIndex, opaqueCalls: new Map(), callSiteStates: new Map(), recording: false, callees,
     relevant: kbRelevant, marks, interesting: new Map(), names: new Map(), args: new Map(), conds: new Map(), classes: new Map(),
   };
 
@@ -299,6 +308,9 @@ export function analyseFunction(fn: FunctionInfo, file: SourceFile, kb: KbView, 
     run.calls.length = 0;
     run.scopeEvents.length = 0;
     run.exits.length = 0;
+    run.callSites.length = 0;
+    callSiteIndex.clear();
+    ctx.callSiteStates.clear();
     siteIndex.clear();
     callIndex.clear();
     for (const b of order) {
@@ -371,6 +383,11 @@ interface WalkCtx {
   run: FunctionRun;
   siteIndex: Map<number, FunctionRun['sites'][number]>;
   callIndex: Map<string, CallObservation>;
+  callSiteIndex: Map<number, CallSite>;
+  /** the call sites found in each opaque statement's text */
+  opaqueCalls: Map<number, { name: string; span: Span }[]>;
+  /** per call site: the keys of the states already recorded (a site is reached once per distinct state) */
+  callSiteStates: Map<number, Map<string, PathFacts>>;
   recording: boolean;
   callees: CalleeEffects;
   relevant: (t: string) => boolean;
@@ -401,6 +418,13 @@ function transferOp(op: CfgOp, states: Counted[], ctx: WalkCtx): Counted[] {
     case 'return':
       for (const c of states) ctx.run.exits.push({ at: span(op.node), count: c.count, state: c.s });
       return states;
+    case 'opaque': {
+      // The statement changes nothing we track, but the functions it calls run in these states.
+      let calls = ctx.opaqueCalls.get(op.start);
+      if (!calls) ctx.opaqueCalls.set(op.start, (calls = [...textualCalls(ctx.run.file.text, op.start, op.end)]));
+      for (const call of calls) recordCallSite(ctx, call.name, call.span, states, []);
+      return states;
+    }
   }
 }
 
@@ -481,7 +505,11 @@ function onCall(call: Node, states: Counted[], ctx: WalkCtx): Counted[] {
     name = calleeName(call);
     ctx.names.set(call.id, name);
   }
-  if (!name || !ctx.relevant(name)) return states;
+  if (!name) return states;
+  if (!ctx.relevant(name)) {
+    recordCallSite(ctx, name, span(call), states, gfpArgsOf(call, states, ctx));
+    return states;
+  }
   const kb = ctx.kb;
   const lock = kb.lock(name);
   if (lock) {
@@ -545,6 +573,64 @@ function applyCalleeEffects(s: AState, callee: { params: string[]; effects: Call
     }
   }
   return s;
+}
+
+/** Arguments that are gfp expressions (GFP_/__GFP_ names, gfp_t variables), evaluated in each state. */
+function gfpArgsOf(call: Node, states: Counted[], ctx: WalkCtx): CallSite['gfpArgs'] {
+  if (!ctx.recording) return [];
+  const out: CallSite['gfpArgs'] = [];
+  argsOf(call, ctx).forEach((a, index) => {
+    const text = ctx.run.file.text.slice(a.startIndex, a.endIndex);
+    if (!anyToken(text, (t) => /^_*GFP_/.test(t) || ctx.gfpLocals.has(t))) return;
+    const values: GfpVal[] = [];
+    for (const c of states) for (const v of evalGfp(a, gfpEnv(c.s, ctx))) if (!values.some((x) => x.sym === v.sym && x.set === v.set && x.clear === v.clear)) values.push(v);
+    out.push({ index, values: values.slice(0, 8) });
+  });
+  return out;
+}
+
+function recordCallSite(ctx: WalkCtx, callee: string, at: Span, states: Counted[], gfpArgs: CallSite['gfpArgs']) {
+  if (!ctx.recording) return;
+  let c = ctx.callSiteIndex.get(at.start);
+  let seen = ctx.callSiteStates.get(at.start);
+  if (!c || !seen) {
+    c = { callee, span: at, paths: [], gfpArgs };
+    ctx.callSiteIndex.set(at.start, c);
+    ctx.callSiteStates.set(at.start, (seen = new Map()));
+    ctx.run.callSites.push(c);
+  }
+  for (const s of states) {
+    // Only what a callee can see matters here: held locks, scopes, atomicity (not gfp locals or branch facts).
+    const key = stateKey(s.s).split('|').slice(0, 2).join('|');
+    const have = seen.get(key);
+    if (have) have.count += s.count;
+    else {
+      const p = pathFacts(s);
+      seen.set(key, p);
+      c.paths.push(p);
+    }
+  }
+}
+
+const NOT_CALLS = new Set(['if', 'while', 'for', 'switch', 'return', 'sizeof', 'typeof', '__typeof__', 'defined', 'alignof', '_Alignof', '__alignof__', 'offsetof', '__builtin_expect', 'likely', 'unlikely', 'do']);
+
+/** `name(` in a stretch of text that was not walked (an opaque statement or a function without relevant names). */
+function* textualCalls(text: string, start: number, end: number): Generator<{ name: string; span: Span }> {
+  const re = /\b([A-Za-z_]\w*)\s*\(/g;
+  re.lastIndex = start;
+  for (let m = re.exec(text); m && m.index < end; m = re.exec(text)) {
+    if (NOT_CALLS.has(m[1]) || /^[A-Z0-9_]+$/.test(m[1])) continue; // keywords and MACROS()
+    yield { name: m[1], span: { start: m.index, end: m.index + m[1].length } };
+  }
+}
+
+function gfpParamsOf(fn: FunctionInfo, text: string): { index: number; name: string }[] {
+  const out: { index: number; name: string }[] = [];
+  if (!text.slice(fn.start, fn.body.startIndex).includes('gfp_t')) return out; // spares the parameter nodes
+  fn.params.forEach((p, index) => {
+    if (/\bgfp_t\b/.test(p.typeText) && p.pointerDepth === 0) out.push({ index, name: p.name });
+  });
+  return out;
 }
 
 function observe(ctx: WalkCtx, kind: 'sleep' | 'uaccess', api: string, call: Node, states: Counted[]) {
