@@ -25,7 +25,8 @@ const builds = [
   { ...node, entryPoints: ['server/src/main.ts'], outfile: 'dist/server.js' },
   { ...node, entryPoints: ['server/src/cli/main.ts'], outfile: 'dist/cli.js' },
   { ...node, entryPoints: ['server/src/index/worker.ts'], outfile: 'dist/worker.js' },
-  { ...node, platform: 'browser', format: 'iife', target: 'es2022', entryPoints: ['client/webview/main.ts'], outfile: 'dist/webview.js' },
+  // No node banner in the browser bundle: it calls require(), which a webview does not have.
+  { ...node, platform: 'browser', format: 'iife', target: 'es2022', banner: {}, entryPoints: ['client/webview/main.ts'], outfile: 'dist/webview.js' },
 ].filter((b) => existsSync(b.entryPoints[0]));
 
 mkdirSync('dist', { recursive: true });

@@ -5,6 +5,10 @@ import type { ServerController } from './client';
 export const COMMANDS = {
   restartServer: 'reclaimLens.restartServer',
   showOutput: 'reclaimLens.showOutput',
+  /** Registered by simulation/panel.ts: run a `.rlsim` model in the simulation panel. */
+  simulateModel: 'reclaimLens.simulateModel',
+  /** Registered by simulation/panel.ts: simulate a model text (the deadlock detector's "Simulate deadlock"). */
+  simulateDeadlock: 'reclaimLens.simulateDeadlock',
 } as const;
 
 export function registerCommands(

@@ -1,8 +1,10 @@
 // Extension entry point: output channels, the language status item, the commands, then the language server.
-// Activation events (package.json): onLanguage:c and onLanguage:rlsim.
+// Activation events (package.json): onLanguage:c, onLanguage:rlsim, and onWebviewPanel:reclaimLens.simulation
+// (a simulation panel restored after a reload).
 import * as vscode from 'vscode';
 import { CLIENT_NAME, ServerController } from './client';
 import { registerCommands } from './commands';
+import { registerSimulation } from './simulation/panel';
 import { AnalysisStatus } from './status';
 import { TraceChannel } from './trace';
 
@@ -16,6 +18,7 @@ export function activate(context: vscode.ExtensionContext): void {
   controller = new ServerController(context, output, trace);
   context.subscriptions.push(output, trace, status, controller, controller.onDidChangeStatus((input) => status.update(input)));
   registerCommands(context, controller, output);
+  registerSimulation(context, controller, output);
   // Not awaited: a server that fails to start must not fail the activation (the status item reports it).
   void controller.start();
 }

@@ -83,7 +83,7 @@ test('commands have the "Reclaim Lens" category and match what the client regist
     assert.match(c.command, /^reclaimLens\.[a-zA-Z]+$/);
     assert.ok(c.title.length > 0 && !c.title.startsWith('Reclaim Lens'), `${c.command}: title repeats the category`);
   }
-  assert.deepEqual(ids.sort(), ['reclaimLens.restartServer', 'reclaimLens.showOutput']);
+  assert.deepEqual(ids.sort(), ['reclaimLens.restartServer', 'reclaimLens.showOutput', 'reclaimLens.simulateDeadlock', 'reclaimLens.simulateModel']);
   const registered = [...read('client/src/commands.ts').matchAll(/'(reclaimLens\.[a-zA-Z]+)'/g)].map((m) => m[1]);
   assert.deepEqual(registered.sort(), ids.sort(), 'client/src/commands.ts registers a different set of commands');
 });

@@ -206,13 +206,17 @@ export function analyseFunction(fn: FunctionInfo, file: SourceFile, kb: KbView, 
   const kbRelevant = isRelevantToken(kb, callees, new Set());
   const bodyRewrites = rewritesIn(rewrites, fn.body.startIndex, fn.body.endIndex);
   const hasGuard = bodyRewrites.some((r) => r.kind === 'scoped-guard');
-  if (!hasGuard && !anyToken(bodyText, kbRelevant)) {
+  const gfpParams = gfpParamsOf(fn, file.text);
+  // A body that passes gfp values on (`bar(GFP_NOFS)`, `baz(gfp)`) is walked even when it names nothing the knowledge
+  // base knows: its call sites must carry the gfp arguments for calling contexts (#3).
+  const passesGfp = (t: string) => GFP_NAME.test(t) || t === 'gfp_t' || gfpParams.some((p) => p.name === t);
+  if (!hasGuard && !anyToken(bodyText, kbRelevant) && !anyToken(bodyText, passesGfp)) {
     // Nothing here allocates, locks, opens a scope or sleeps: no facts, no findings.
     const empty: Cfg = { blocks: [], entry: 0, exit: 0, problems: [] };
     const callSites: CallSite[] = [];
     const nothing: PathFacts = { count: 1, held: [], scopes: [], atomic: false };
     for (const c of textualCalls(file.text, fn.body.startIndex, fn.body.endIndex)) callSites.push({ callee: c.name, span: c.span, paths: [nothing], gfpArgs: [] });
-    return { fn, file, kb, sites: [], calls: [], callSites, gfpParams: gfpParamsOf(fn, file.text), scopeEvents: [], exits: [], cfg: empty, approximate: false };
+    return { fn, file, kb, sites: [], calls: [], callSites, gfpParams, scopeEvents: [], exits: [], cfg: empty, approximate: false };
   }
   // Declarations are looked up one name at a time: find where the name is declared in the body text and jump to
   // that node, instead of walking the whole body (node access crosses into WASM and is what analysis costs).
@@ -276,7 +280,7 @@ export function analyseFunction(fn: FunctionInfo, file: SourceFile, kb: KbView, 
     opaque: (stmt) => !hasMarkIn(marks, stmt.startIndex, stmt.endIndex),
   });
 
-  const run: FunctionRun = { fn, file, kb, sites: [], calls: [], callSites: [], gfpParams: gfpParamsOf(fn, file.text), scopeEvents: [], exits: [], cfg, approximate: false };
+  const run: FunctionRun = { fn, file, kb, sites: [], calls: [], callSites: [], gfpParams, scopeEvents: [], exits: [], cfg, approximate: false };
   const callSiteIndex = new Map<number, CallSite>();
   const siteIndex = new Map<number, FunctionRun['sites'][number]>();
   const callIndex = new Map<string, CallObservation>();
@@ -551,7 +555,11 @@ function onCall(call: Node, states: Counted[], ctx: WalkCtx): Counted[] {
   }
   if (kb.sleeper(name)) observe(ctx, 'sleep', name, call, states);
   const callee = ctx.callees.get(name);
-  if (callee) return states.map((c) => ({ s: applyCalleeEffects(c.s, callee, call, ctx), count: c.count }));
+  if (callee) {
+    // A function of this file with annotated lock effects is still an edge of the call graph.
+    recordCallSite(ctx, name, span(call), states, gfpArgsOf(call, states, ctx));
+    return states.map((c) => ({ s: applyCalleeEffects(c.s, callee, call, ctx), count: c.count }));
+  }
   return states;
 }
 

@@ -85,7 +85,7 @@ export function resolveSourceFile(file: string, bases: readonly string[], isFile
   for (const base of bases) {
     const abs = path.resolve(base, file);
     const rel = path.relative(base, abs);
-    if (rel === '' || rel.startsWith('..') || path.isAbsolute(rel)) continue;
+    if (rel === '' || rel === '..' || rel.startsWith(`..${path.sep}`) || path.isAbsolute(rel)) continue;
     if (isFile(abs)) return abs;
   }
   return undefined;
