@@ -57,7 +57,7 @@ test('hints --format json: every site with literal and effective masks', () => {
   const r = run(['hints', '--format', 'json', '--root', 'examples', 'examples/']);
   assert.equal(r.code, 0, r.err);
   const j = JSON.parse(r.out);
-  assert.equal(j.sites.length, 8);
+  assert.equal(j.sites.length, 9);
   const s = j.sites.find((x: { function: string }) => x.function === 'demo_set_xattr');
   assert.deepEqual(
     { file: s.file, line: s.line, column: s.column, api: s.api, literal: s.literal, effective: s.effective, held: s.held, atomic: s.atomic },

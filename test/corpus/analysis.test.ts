@@ -119,17 +119,10 @@ test('fs/xfs, fs/ext4, fs/btrfs, fs/jbd2, mm: every .c file analysed without an 
   assert.deepEqual(c.errors, []);
   assert.deepEqual(c.problems, []);
   assert.ok(c.functions.length > 14000, `only ${c.functions.length} functions`);
-  // FIXME(#2): FunctionFacts.problems is meant to list statements the CFG builder could not interpret, but every
-  // statement label lands there. server/src/analysis/cfg.ts, case 'labeled_statement', skips the label with
-  // `s === label`, comparing two web-tree-sitter Node wrappers by identity: namedChildren and childForFieldName()
-  // return distinct objects for the same node, so the test is never true and the statement_identifier goes to
-  // stmt(), whose default branch records it as a problem (and as an 'eval' op). The switch builder's
-  // `s === child.childForFieldName('value')` never skips the case value either, so case values are evaluated as
-  // statements and reported too. In these directories about 3,300 of the problem entries are such labels and case
-  // values. Fix: compare with `.equals()` or by `.id`/startIndex. kjournald2 (fs/jbd2/journal.c:160) has two
-  // labels, `loop:` (line 190) and `end_loop:` (line 248), and nothing odd.
+  // Fixed: labels and case values were reported as CFG problems (nodes compared with === instead of by id).
+  // kjournald2 (fs/jbd2/journal.c:160) has two labels, `loop:` (190) and `end_loop:` (248), and nothing odd.
   const kjournald2 = c.functions.find((f) => f.file === 'fs/jbd2/journal.c' && f.name === 'kjournald2');
-  assert.deepEqual(kjournald2?.problems, ['loop', 'end_loop']);
+  assert.deepEqual(kjournald2?.problems, []);
 });
 
 // Differences between the analysis and the independent count, each read in the code. Anything else is a failure.
@@ -137,18 +130,8 @@ test('fs/xfs, fs/ext4, fs/btrfs, fs/jbd2, mm: every .c file analysed without an 
 // into the scan of branch conditions, an assignment went unseen and a feasible branch was dropped, losing
 // fs/btrfs/send.c:1210 kvmalloc and fs/btrfs/extent_io.c:3325 radix_tree_preload.)
 const KNOWN_MISSES: { key: string; why: string }[] = [
-  // FIXME(#2): jbd2__journal_start and jbd2_journal_start are in allocators.json (the handle allocation: gfpArg 4,
-  // implicit GFP_NOFS) AND in transactions.json (they open the handle's NOFS scope). onCall() in
-  // server/src/analysis/functionAnalysis.ts tests kb.transaction(name) first and returns, so recordSite() is never
-  // reached for them: the allocation their gfp argument drives (jbd2__journal_start → start_this_handle(journal,
-  // handle, gfp_mask) at fs/jbd2/transaction.c:505 → kmem_cache_zalloc(transaction_cache, gfp_mask) at 355) is not a
-  // site at the call. (The entry's note says the gfp is "used for the handle allocation"; the handle itself comes
-  // from new_handle() → jbd2_alloc_handle(GFP_NOFS) at 461, the gfp goes to the transaction.) Fix: in the
-  // transaction branch, also call recordSite() when kb.allocator(name) exists (as the lock branch already does for
-  // idr_preload), evaluating the gfp before the scope opens.
-  { key: 'fs/ext4/ext4_jbd2.c:112:jbd2__journal_start', why: 'transaction entry shadows the allocator entry' },
-  { key: 'fs/ext4/super.c:785:jbd2_journal_start', why: 'transaction entry shadows the allocator entry' },
-  { key: 'fs/jbd2/transaction.c:544:jbd2__journal_start', why: 'transaction entry shadows the allocator entry' },
+  // (Fixed: jbd2__journal_start/jbd2_journal_start are both a transaction and an allocator; the transaction entry
+  // used to shadow the site at fs/ext4/ext4_jbd2.c:112 and fs/ext4/super.c:785.)
 ];
 
 interface CountRow {
@@ -212,9 +195,9 @@ test('allocation sites agree with an independent text count, per directory, exce
   // grep: comments and strings add 156 in mm alone (`kmalloc()` in prose, mm/slab_common.c:401, 620, 783 …).
   assert.deepEqual(rows, {
     'fs/xfs': { ours: 261, independent: 261, fileScope: 0, inDefines: 0, members: 0, naive: 269 },
-    'fs/ext4': { ours: 150, independent: 152, fileScope: 0, inDefines: 0, members: 0, naive: 162 },
+    'fs/ext4': { ours: 152, independent: 152, fileScope: 0, inDefines: 0, members: 0, naive: 162 },
     'fs/btrfs': { ours: 372, independent: 372, fileScope: 0, inDefines: 0, members: 0, naive: 377 },
-    'fs/jbd2': { ours: 24, independent: 25, fileScope: 2, inDefines: 0, members: 0, naive: 29 },
+    'fs/jbd2': { ours: 25, independent: 25, fileScope: 2, inDefines: 0, members: 0, naive: 29 },
     mm: { ours: 555, independent: 555, fileScope: 71, inDefines: 0, members: 0, naive: 782 },
     'fs/xfs/scrub': { ours: 57, independent: 57, fileScope: 0, inDefines: 0, members: 0, naive: 57 },
   });
@@ -416,27 +399,15 @@ test('sites with their effective masks, as verified by reading the code', async 
 const FINDINGS: string[] = [
   // TRUE. `GFP_KERNEL | GFP_NOFS` is GFP_KERNEL; the author meant NOFS (DEBUG_EXPENSIVE precommit check).
   'warning gfp-or-ineffective fs/xfs/xfs_inode_item.c:49 xfs_inode_item_precommit_check',
-  // FALSE POSITIVE FIXME(#2). 2853 ext4_journal_start_with_revoke() is open on every path to 2962
-  // kcalloc(…, GFP_NOFS | __GFP_NOFAIL), but "GFP_KERNEL gives the same mask" only holds with a journal:
-  // __ext4_journal_start_sb() (fs/ext4/ext4_jbd2.c:111) returns ext4_get_nojournal() without
-  // memalloc_nofs_save() when the filesystem has no journal, and i_data_sem is held by the caller; the explicit
-  // NOFS is what protects no-journal mode. Fix: mark the ext4_journal_start* entries of transactions.json as
-  // conditional scopes (NOFS only when a journal exists) and have nofs-redundant ignore conditional scopes; keep
-  // jbd2_journal_start/jbd2__journal_start unconditional.
-  'information nofs-redundant fs/ext4/extents.c:2963 ext4_ext_remove_space',
-  // FALSE POSITIVE FIXME(#2). Same: 1969 ext4_journal_start(), 2015 kmalloc(value_len, GFP_NOFS) under i_data_sem
-  // and xattr_sem; no NOFS scope in no-journal mode.
-  'information nofs-redundant fs/ext4/inline.c:2015 ext4_inline_data_truncate',
   // TRUE (hint). kvmalloc(value_len, GFP_NOFS) at 1545 and kvmalloc(value_size, GFP_NOFS) at 2640: honoured
   // since 5.17; the WARN_ON_ONCE at 1542 even checks that PF_MEMALLOC_NOFS is set under a running handle.
   'hint vmalloc-nofs fs/ext4/xattr.c:1545 ext4_xattr_inode_cache_find',
   'hint vmalloc-nofs fs/ext4/xattr.c:2640 ext4_xattr_move_to_block',
-  // FALSE POSITIVE FIXME(#2). 2102 spin_lock(&locked_ref->lock), then btrfs_run_delayed_refs_for_head() (which
+  // FALSE POSITIVE FIXME(#3). 2102 spin_lock(&locked_ref->lock), then btrfs_run_delayed_refs_for_head() (which
   // unlocks on its -EAGAIN return, 1991) or cleanup_ref_head() (which unlocks head->lock at 1912 before returning 1
-  // and at 1917 before returning 0): at `again:` (2131) the lock is free before cond_resched() at 2133. The callees' releases are invisible per
-  // function. Fix (before #3's summaries): same-file callee effects derived from the code, not only from
-  // __releases() annotations: a static function that releases a lock of a parameter on a path it did not take it
-  // on (here `spin_unlock(&locked_ref->lock)` on the parameter) releases the caller's lock on that path.
+  // and at 1917 before returning 0): at `again:` (2131) the lock is free before cond_resched() at 2133. The callees'
+  // releases are invisible per function; the lock-effect summaries of #3 (a callee that releases a lock it did not
+  // take releases the caller's) remove it.
   'error sleep-in-atomic fs/btrfs/extent-tree.c:2133 __btrfs_run_delayed_refs',
   // TRUE, a kernel bug in 6.12.117. 1727 memalloc_nofs_save(); 1750-1753: when space_info->block_group_kobjs[index]
   // is already set, `spin_unlock(); kobject_put(&rkobj->kobj); return;` leaves without memalloc_nofs_restore()
@@ -444,63 +415,20 @@ const FINDINGS: string[] = [
   'warning scope-unbalanced fs/btrfs/sysfs.c:1727 btrfs_sysfs_add_block_group_type',
   // TRUE. kzalloc(…, GFP_NOFS) at 1729, two lines after the unconditional memalloc_nofs_save() at 1727.
   'information nofs-redundant fs/btrfs/sysfs.c:1729 btrfs_sysfs_add_block_group_type',
-  // FALSE POSITIVE FIXME(#2). 183 `memalloc_nofs_save();` with the cookie discarded on purpose (comment 177-182):
-  // the journal thread runs NOFS for its whole life and kjournald2 only returns to kthread exit. Fix: a save whose
-  // cookie is discarded in a function started as a kthread (passed to kthread_run()/kthread_create() in the same
-  // file: `kthread_run(kjournald2, …)` at fs/jbd2/journal.c:261) is a thread-lifetime scope, not a leak.
-  'warning scope-unbalanced fs/jbd2/journal.c:183 kjournald2',
-  // FALSE POSITIVE FIXME(#2). 383 read_unlock(&journal->j_state_lock) then 384 wait_event(): the lock is free.
-  // The analysis keeps one j_state_lock held from the path 407 add_transaction_credits() != 0 → `goto repeat`:
-  // add_transaction_credits() releases j_state_lock on a non-zero return, and the code says so to sparse with
-  // `__release(&journal->j_state_lock);` at 412; the re-taken read_lock at 368 then stacks on the stale one. Fix:
-  // model the sparse context markers `__acquire(x)`/`__release(x)` (include/linux/compiler_types.h) as lock
-  // acquire/release of class x (KB entries in locks.json, lockArg 0).
-  'error sleep-in-atomic fs/jbd2/transaction.c:384 start_this_handle',
-  // FALSE POSITIVE FIXME(#2), both. 2549 `if (iocb->ki_flags & IOCB_NOWAIT) flags = memalloc_noio_save();` and 2553
-  // `if (iocb->ki_flags & IOCB_NOWAIT) memalloc_noio_restore(flags);`: the same side-effect-free condition, nothing
-  // assigns iocb->ki_flags in between. Branch correlation (assume()/buildCondSpec() in functionAnalysis.ts) only
-  // remembers bare identifiers and fields, not `x & FLAG` or comparisons, so the save-without-restore and
-  // restore-without-save paths are taken as feasible. Fix: remember any side-effect-free condition (no call,
-  // assignment or ++/--) by its normalised text, and forget it when one of its identifiers (or a prefix such as
-  // iocb->ki_flags) is assigned.
-  // FIXME(#2), the message: "not restored on 110 of 104 paths". scopeUnbalanced.ts adds max(1, e.count) once per
-  // FRAME of an exit state; around `goto retry` (2562, 2590) the save at 2550 is opened again on top of itself, so
-  // a state holding the frame twice counts twice, and loop-only exits (count 0) count 1 each, in both numbers.
-  // Fix: count each exit state once per leaked save site, and count paths as the other checks do (sum of counts,
-  // "loop paths" when it is 0).
-  'warning scope-unbalanced mm/filemap.c:2550 filemap_get_pages',
-  'warning scope-unbalanced mm/filemap.c:2554 filemap_get_pages',
-  // FALSE POSITIVE FIXME(#2), all six. 379-382: `if ((gfp_mask & (__GFP_FS | __GFP_IO)) == __GFP_IO) flags =
-  // memalloc_nofs_save(); else if ((gfp_mask & (__GFP_FS | __GFP_IO)) == 0) flags = memalloc_noio_save();` and the
-  // same conditions at 387-390 around the restores; gfp_mask is not assigned in between. Same root cause and fix as
-  // filemap_get_pages: the conditions are comparisons, not remembered.
-  'warning scope-unbalanced mm/kasan/shadow.c:380 __kasan_populate_vmalloc',
-  'warning scope-unbalanced mm/kasan/shadow.c:382 __kasan_populate_vmalloc',
-  'warning scope-unbalanced mm/kasan/shadow.c:388 __kasan_populate_vmalloc',
-  'warning scope-unbalanced mm/kasan/shadow.c:388 __kasan_populate_vmalloc',
-  'warning scope-unbalanced mm/kasan/shadow.c:390 __kasan_populate_vmalloc',
-  'warning scope-unbalanced mm/kasan/shadow.c:390 __kasan_populate_vmalloc',
-  // FALSE POSITIVE FIXME(#2). 1120 spin_lock_nested(src_ptl, …) is released at 1193 by
-  // `pte_unmap_unlock(orig_src_pte, src_ptl)` (include/linux/mm.h:3083: spin_unlock(ptl); pte_unmap(pte)), which
-  // locks.json does not know, so src_ptl stays held at 1196 cond_resched(). Fix: a locks.json entry
-  // {name: pte_unmap_unlock, op: release, kind: spinlock, lockArg: 1, atomic: true}; its acquiring counterparts
-  // pte_offset_map_lock()/pte_alloc_map_lock() take the lock through an out-parameter (`&ptl`) and need a class
-  // template that dereferences it so both spell the class `ptl`.
-  'error sleep-in-atomic mm/memory.c:1196 copy_pte_range',
-  // FALSE POSITIVE FIXME(#2), all six. mm/vmalloc.c:3767-3770 and 3779-3782: the same pair of conditions as
-  // mm/kasan/shadow.c around vmap_pages_range(); same root cause and fix.
-  'warning scope-unbalanced mm/vmalloc.c:3768 __vmalloc_area_node',
-  'warning scope-unbalanced mm/vmalloc.c:3770 __vmalloc_area_node',
-  'warning scope-unbalanced mm/vmalloc.c:3780 __vmalloc_area_node',
-  'warning scope-unbalanced mm/vmalloc.c:3780 __vmalloc_area_node',
-  'warning scope-unbalanced mm/vmalloc.c:3782 __vmalloc_area_node',
-  'warning scope-unbalanced mm/vmalloc.c:3782 __vmalloc_area_node',
-  // FALSE POSITIVE FIXME(#2). 744 `if (mapping->host != NULL) { if (!spin_trylock(&mapping->host->i_lock)) {…
-  // goto out;} }` and 772 `if (mapping->host != NULL) { … spin_unlock(&mapping->host->i_lock); }`: the 3 paths that
-  // keep i_lock to 779 cond_resched() take the first condition true and the second false, which cannot happen
-  // (mapping->host is not assigned in between). Same root cause and fix as filemap_get_pages (`!=` comparison).
-  'error sleep-in-atomic mm/workingset.c:779 shadow_lru_isolate',
+  // TRUE as a note. 183 `memalloc_nofs_save();` with the cookie discarded on purpose (comment 177-182): the journal
+  // thread runs NOFS for its whole life; a discarded cookie is reported as information, not as a leak.
+  'information scope-unbalanced fs/jbd2/journal.c:183 kjournald2',
 ];
+// Fixed since the first classification, and guarded by the exact list above:
+// - nofs-redundant at fs/ext4/extents.c:2963 and fs/ext4/inline.c:2015: ext4_journal_start*() opens no NOFS scope
+//   without a journal (ext4_get_nojournal(), fs/ext4/ext4_jbd2.c:111); the entries are now `conditional`.
+// - sleep-in-atomic fs/jbd2/transaction.c:384: the sparse marker `__release(&journal->j_state_lock)` at 412 is
+//   now a release (locks.json: __acquire/__release).
+// - sleep-in-atomic mm/memory.c:1196: pte_unmap_unlock() now releases its ptl (locks.json).
+// - scope-unbalanced in mm/filemap.c:2550/2554, mm/kasan/shadow.c:380-390 and mm/vmalloc.c:3768-3782, and
+//   sleep-in-atomic mm/workingset.c:779: branches on the same side-effect-free condition (`x & FLAG`, `==`, `!=`)
+//   are now correlated.
+
 
 test('findings: exactly the known set, each one judged true or false by reading the code', async (t) => {
   const c = await corpus();

@@ -6,18 +6,19 @@
 #include <linux/slab.h>
 
 struct demo_journal {
+	journal_t		*journal;
 	struct mutex		commit_mutex;
 	struct idr		tids;
 	spinlock_t		tid_lock;
 };
 
 /* Inside a jbd2 handle: GFP_NOFS is already implied by the handle's scope (nofs-redundant). */
-static int demo_log_update(struct inode *inode, const void *data, size_t len)
+static int demo_log_update(struct demo_journal *j, const void *data, size_t len)
 {
 	handle_t *handle;
 	void *rec;
 
-	handle = ext4_journal_start(inode, EXT4_HT_MISC, 1);
+	handle = jbd2_journal_start(j->journal, 1);
 	if (IS_ERR(handle))
 		return PTR_ERR(handle);
 	rec = kmalloc(len, GFP_NOFS);
@@ -25,7 +26,7 @@ static int demo_log_update(struct inode *inode, const void *data, size_t len)
 		memcpy(rec, data, len);
 		kfree(rec);
 	}
-	ext4_journal_stop(handle);
+	jbd2_journal_stop(handle);
 	return rec ? 0 : -ENOMEM;
 }
 

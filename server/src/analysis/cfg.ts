@@ -28,7 +28,7 @@ export type CfgOp =
 export interface Edge {
   to: number;
   /** the branch condition and the value it has on this edge */
-  assume?: { cond: Node; value: boolean };
+  assume?: { cond: Node; value: boolean; loop?: boolean };
   back?: boolean;
 }
 
@@ -143,8 +143,8 @@ export function buildCfg(body: Node, hooks: CfgHooks): Cfg {
         const after = newBlock();
         edge(cur, head);
         if (cond) blocks[head].ops.push({ kind: 'cond', node: cond });
-        edge(head, bodyB, cond ? { assume: { cond, value: true } } : {});
-        edge(head, after, cond ? { assume: { cond, value: false } } : {});
+        edge(head, bodyB, cond ? { assume: { cond, value: true, loop: true } } : {});
+        edge(head, after, cond ? { assume: { cond, value: false, loop: true } } : {});
         loops.push({ breakTo: after, continueTo: head, scopeDepth: scopes.length });
         const b = node.childForFieldName('body');
         const end = b ? stmt(b, bodyB) : bodyB;
@@ -164,8 +164,8 @@ export function buildCfg(body: Node, hooks: CfgHooks): Cfg {
         loops.pop();
         if (end >= 0) edge(end, condB);
         if (cond) blocks[condB].ops.push({ kind: 'cond', node: cond });
-        edge(condB, bodyB, cond ? { assume: { cond, value: true }, back: true } : { back: true });
-        edge(condB, after, cond ? { assume: { cond, value: false } } : {});
+        edge(condB, bodyB, cond ? { assume: { cond, value: true, loop: true }, back: true } : { back: true });
+        edge(condB, after, cond ? { assume: { cond, value: false, loop: true } } : {});
         return after;
       }
       case 'for_statement': {
@@ -179,8 +179,8 @@ export function buildCfg(body: Node, hooks: CfgHooks): Cfg {
         const after = newBlock();
         edge(cur, head);
         if (cond) blocks[head].ops.push({ kind: 'cond', node: cond });
-        edge(head, bodyB, cond ? { assume: { cond, value: true } } : {});
-        if (cond) edge(head, after, { assume: { cond, value: false } });
+        edge(head, bodyB, cond ? { assume: { cond, value: true, loop: true } } : {});
+        if (cond) edge(head, after, { assume: { cond, value: false, loop: true } });
         loops.push({ breakTo: after, continueTo: updB, scopeDepth: scopes.length });
         const b = node.childForFieldName('body');
         const end = b ? stmt(b, bodyB) : bodyB;
@@ -208,8 +208,10 @@ export function buildCfg(body: Node, hooks: CfgHooks): Cfg {
               edge(cur, caseB);
               if (!child.childForFieldName('value')) sw.hasDefault = true;
               end = caseB;
+              const value = child.childForFieldName('value');
               for (const s of child.namedChildren) {
-                if (!s || s === child.childForFieldName('value')) continue;
+                // web-tree-sitter hands out a new object per access: compare nodes by id, never with ===.
+                if (!s || (value && s.id === value.id)) continue;
                 end = stmt(s, end);
               }
             } else {
@@ -265,14 +267,14 @@ export function buildCfg(body: Node, hooks: CfgHooks): Cfg {
         }
         let end = target;
         for (const s of node.namedChildren) {
-          if (!s || s === label) continue;
+          if (!s || (label && s.id === label.id)) continue;
           end = stmt(s, end);
         }
         return end;
       }
       case 'case_statement':
         // A case label outside a switch body's direct children (e.g. Duff's device): treat as a plain block.
-        for (const s of node.namedChildren) if (s && s !== node.childForFieldName('value')) cur = stmt(s, cur);
+        for (const s of node.namedChildren) if (s && s.id !== node.childForFieldName('value')?.id) cur = stmt(s, cur);
         return cur;
       case ';':
       case 'empty_statement':

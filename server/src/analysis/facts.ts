@@ -32,6 +32,8 @@ export interface ScopeFrame {
   cookie?: string;
   /** transactions: the held resource (jbd2_handle, xfs_trans, btrfs_trans_num_writers) */
   resource?: string;
+  /** the scope is not opened in some configurations (knowledge base: why) */
+  conditional?: string;
 }
 
 export interface PathFacts {

@@ -39,8 +39,38 @@ const JUMP_WORDS = new Set(['return', 'goto', 'break', 'continue']);
 /** gfp flag names: a statement passing one to a function is walked, so the call site records the value. */
 const GFP_NAME = /^_*GFP_/;
 const LABELS = /^[ \t]*[A-Za-z_]\w*[ \t]*:(?!:)/gm;
-/** `if (x)`, `if (!x)`, `if (unlikely(a->b))`: the conditions assume() can remember. */
-const PLAIN_COND = /\bif\s*\(\s*!?\s*(?:(?:un)?likely\s*\(\s*!?\s*)?([A-Za-z_]\w*(?:\s*(?:->|\.)\s*[A-Za-z_]\w*)*)\s*\)/g;
+/** A condition without calls, assignments or increments: its value cannot change by being evaluated. */
+function sideEffectFree(text: string): boolean {
+  return !/[A-Za-z_]\w*\s*\(|\+\+|--|[^=!<>]=[^=]/.test(text);
+}
+
+/**
+ * The side-effect-free conditions of the `if`s in a body, normalised as assume() keys them (outer `!`, likely()
+ * and unlikely() stripped, and for `a && b` / `a || b` each side): the conditions branches can correlate on.
+ */
+function branchConditions(body: string): string[] {
+  const out: string[] = [];
+  const re = /\bif\s*\(/g;
+  for (let m = re.exec(body); m; m = re.exec(body)) {
+    let depth = 1;
+    let i = re.lastIndex;
+    for (; i < body.length && depth > 0; i++) {
+      if (body[i] === '(') depth++;
+      else if (body[i] === ')') depth--;
+    }
+    let c = body.slice(re.lastIndex, i - 1).replace(/\s+/g, '');
+    for (const part of c.split(/&&|\|\|/)) {
+      c = part;
+      for (;;) {
+        const inner = /^!?(?:(?:un)?likely)?\((.*)\)$/.exec(c) ?? /^!(.*)$/.exec(c);
+        if (!inner) break;
+        c = inner[1];
+      }
+      if (c && (/^[A-Za-z_][\w.>-]*$/.test(c) || sideEffectFree(c))) out.push(c);
+    }
+  }
+  return out;
+}
 
 function hasMarkIn(marks: readonly number[], start: number, end: number): boolean {
   let lo = 0;
@@ -241,9 +271,9 @@ export function analyseFunction(fn: FunctionInfo, file: SourceFile, kb: KbView, 
   // Variables that branch conditions remember (`if (x)`, `if (!x)`, `if (a->b)` on two or more branches) and gfp_t
   // locals: assignments to them must stay visible; mere reads need not.
   const condCount = new Map<string, number>();
-  for (const m of bodyText.matchAll(PLAIN_COND)) condCount.set(m[1], (condCount.get(m[1]) ?? 0) + 1);
+  for (const c of branchConditions(bodyText)) condCount.set(c, (condCount.get(c) ?? 0) + 1);
   const tracked = new Set<string>(gfpLocals);
-  for (const [v, n] of condCount) if (n >= 2) tracked.add(v.replace(/\s*(->|\.)\s*.*$/, ''));
+  for (const [c, n] of condCount) if (n >= 2) for (const id of c.matchAll(identifiers())) if (!/^[A-Z_][A-Z0-9_]*$/.test(id[0])) tracked.add(id[0]);
   const assigns = tracked.size ? new RegExp(`\\b(?:${[...tracked].join('|')})\\b[^;={}()]*?(?:[-+*/%&|^]|<<|>>)?=(?!=)`, 'g') : undefined;
   // Offsets of everything that makes a statement matter (relevant names, assignments to tracked variables, jumps,
   // labels, scoped guards), found in one scan of the body text; a statement with none inside is opaque to the CFG.
@@ -325,7 +355,7 @@ export function analyseFunction(fn: FunctionInfo, file: SourceFile, kb: KbView, 
       for (const op of block.ops) states = transferOp(op, states, ctx);
       for (const e of block.succs) {
         for (const c of states) {
-          const out = e.assume ? assume(c.s, e.assume.cond, e.assume.value, ctx) : c.s;
+          const out = e.assume ? assume(c.s, e.assume.cond, e.assume.value, ctx, !e.assume.loop) : c.s;
           if (!out) continue; // infeasible on this path
           const target = e.back ? getOrSet(newBack, e.to) : getOrSet(ins, e.to);
           addCounted(target, out, e.back ? 0 : c.count, run);
@@ -529,11 +559,14 @@ function onCall(call: Node, states: Counted[], ctx: WalkCtx): Counted[] {
   if (scope) return states.map((c) => ({ s: applyScopeApi(c.s, scope.op, scope, call, ctx), count: c.count }));
   const tx = kb.transaction(name);
   if (tx) {
+    // jbd2__journal_start(journal, …, gfp_mask, …) allocates the handle before the scope begins.
+    const alloc = kb.allocator(name);
+    if (alloc) recordSite(call, name, alloc, states, ctx);
     return states.map((c) => {
       if (tx.op === 'open') {
         const frame: ScopeFrame = {
           flags: tx.scope === 'none' ? [] : [tx.scope], family: `trans:${tx.subsystem}`, api: name, site: span(call),
-          storage: 'handle', resource: tx.resource,
+          storage: 'handle', resource: tx.resource, ...(tx.conditional ? { conditional: tx.conditional } : {}),
         };
         return { s: { ...c.s, scopes: [...c.s.scopes, frame] }, count: c.count };
       }
@@ -854,7 +887,9 @@ function buildCondSpec(cond: Node, ctx: WalkCtx, depth: number): CondSpec {
       const l = n.childForFieldName('left');
       const r = n.childForFieldName('right');
       if ((op === '&&' || op === '||') && l && r) return { k: op === '&&' ? 'and' : 'or', l: buildCondSpec(l, ctx, depth + 1), r: buildCondSpec(r, ctx, depth + 1) };
-      return { k: 'none' };
+      // `x & FLAG`, `p != NULL`, `n > 0`: remembered by their text when they have no side effect.
+      const text = ctx.run.file.text.slice(n.startIndex, n.endIndex);
+      return sideEffectFree(text) ? { k: 'var', key: text.replace(/\s+/g, '') } : { k: 'none' };
     }
     case 'call_expression': {
       const name = calleeName(n);
@@ -872,17 +907,19 @@ function buildCondSpec(cond: Node, ctx: WalkCtx, depth: number): CondSpec {
  * false one; a plain variable or field condition is remembered, and an edge that contradicts a remembered value is
  * infeasible (undefined).
  */
-function assume(s: AState, cond: Node, value: boolean, ctx: WalkCtx): AState | undefined {
-  return assumeSpec(s, condSpec(cond, ctx), value, ctx);
+function assume(s: AState, cond: Node, value: boolean, ctx: WalkCtx, remember: boolean): AState | undefined {
+  return assumeSpec(s, condSpec(cond, ctx), value, ctx, remember);
 }
 
-function assumeSpec(s: AState, c: CondSpec, value: boolean, ctx: WalkCtx): AState | undefined {
+/** `remember` is off for loop conditions: their variables change every iteration (`i++` is not tracked). */
+function assumeSpec(s: AState, c: CondSpec, value: boolean, ctx: WalkCtx, remember: boolean): AState | undefined {
   switch (c.k) {
     case 'none':
       return s;
     case 'not':
-      return assumeSpec(s, c.of, !value, ctx);
+      return assumeSpec(s, c.of, !value, ctx, remember);
     case 'var': {
+      if (!remember) return s;
       const known = s.conds[c.key];
       if (known !== undefined) return known === value ? s : undefined;
       return { ...s, conds: { ...s.conds, [c.key]: value } };
@@ -891,8 +928,8 @@ function assumeSpec(s: AState, c: CondSpec, value: boolean, ctx: WalkCtx): AStat
     case 'or': {
       // Only the edge on which both sides are known: && true, || false.
       if ((c.k === 'and') !== value) return s;
-      const a = assumeSpec(s, c.l, value, ctx);
-      return a && assumeSpec(a, c.r, value, ctx);
+      const a = assumeSpec(s, c.l, value, ctx, remember);
+      return a && assumeSpec(a, c.r, value, ctx, remember);
     }
     case 'trylock':
       return value ? applyLock(s, c.api, c.args, c.call, ctx, false) : s;
@@ -905,11 +942,14 @@ function isLikely(n: Node): boolean {
   return f === 'likely' || f === 'unlikely';
 }
 
-/** An assignment to `x` (or `x->f`, `x.f`) forgets what branches said about it. */
+/** An assignment to `x` (or `x->f`, `x.f`) forgets every remembered condition that mentions `x`. */
 function forget(s: AState, target: string): AState {
   const keys = Object.keys(s.conds);
   if (!keys.length) return s;
-  const hit = keys.filter((k) => k === target || k.startsWith(`${target}->`) || k.startsWith(`${target}.`));
+  const base = /^[A-Za-z_]\w*/.exec(target)?.[0];
+  if (!base) return s;
+  const word = new RegExp(`(^|[^\\w])${base}([^\\w]|$)`);
+  const hit = keys.filter((k) => word.test(k));
   if (!hit.length) return s;
   const conds = { ...s.conds };
   for (const k of hit) delete conds[k];

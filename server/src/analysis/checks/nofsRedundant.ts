@@ -2,7 +2,8 @@
 // GFP_NOFS (or GFP_NOIO) written at an allocation that every path reaches inside a scope that already clears the
 // bit: memalloc_nofs_save()/memalloc_noio_save(), or a transaction that opens one (jbd2 handle, XFS transaction).
 // The scope is the documented way (Documentation/core-api/gfp_mask-from-fs-io.rst); GFP_KERNEL says the same here
-// and keeps working if the code moves out of the critical section. Not reported when only some paths are scoped.
+// and keeps working if the code moves out of the critical section. Not reported when only some paths are scoped,
+// nor when the scope comes from a wrapper that some configurations run without one (ext4 without a journal).
 import type { Finding } from '../facts';
 import { hasBit } from '../gfpValue';
 import { lineOf } from '../lines';
@@ -25,7 +26,8 @@ export const nofsRedundant: Check = {
       if (lit.sym !== undefined || hasBit(lit, DIRECT) !== 'yes' || hasBit(lit, FS) !== 'no') continue;
       const noio = hasBit(lit, IO) === 'no';
       const need = noio ? 'PF_MEMALLOC_NOIO' : null;
-      const covering = site.paths.map((p) => [...p.scopes].reverse().find((f) => (need ? f.flags.includes('PF_MEMALLOC_NOIO') : f.flags.some((x) => x === 'PF_MEMALLOC_NOFS' || x === 'PF_MEMALLOC_NOIO'))));
+      // A scope that some configurations do not open (ext4 without a journal) does not make the mask redundant.
+      const covering = site.paths.map((p) => [...p.scopes].reverse().find((f) => !f.conditional && (need ? f.flags.includes('PF_MEMALLOC_NOIO') : f.flags.some((x) => x === 'PF_MEMALLOC_NOFS' || x === 'PF_MEMALLOC_NOIO'))));
       if (covering.some((f) => !f)) continue;
       const f = covering[0]!;
       const literalName = noio ? 'GFP_NOIO' : 'GFP_NOFS';

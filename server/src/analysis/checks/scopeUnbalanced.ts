@@ -20,8 +20,12 @@ export const scopeUnbalanced: Check = {
     let totalExits = 0;
     for (const e of fn.exits) totalExits += Math.max(1, e.count);
     for (const e of fn.exits) {
+      // One count per exit state and leaked save site (a save re-entered by `goto retry` is one site).
+      const sites = new Set<number>();
       for (const f of e.state.scopes) {
         if (f.storage !== 'local' && f.storage !== 'discarded') continue;
+        if (sites.has(f.site.start)) continue;
+        sites.add(f.site.start);
         let l = leaks.get(f.site.start);
         if (!l) leaks.set(f.site.start, (l = { frame: f, exits: new Map() }));
         l.exits.set(e.at.start, (l.exits.get(e.at.start) ?? 0) + Math.max(1, e.count));
@@ -30,11 +34,13 @@ export const scopeUnbalanced: Check = {
     for (const { frame, exits } of leaks.values()) {
       const n = [...exits.values()].reduce((a, b) => a + b, 0);
       const lines = [...exits.keys()].map(line).sort((a, b) => a - b);
-      const how = frame.storage === 'discarded'
-        ? `its cookie is discarded, so the scope can never be restored`
+      const discarded = frame.storage === 'discarded';
+      const how = discarded
+        ? `its cookie is discarded, so the scope lasts for the rest of the task (deliberate only in a kernel thread's main function)`
         : `not restored on ${n === totalExits ? 'any' : `${n} of ${totalExits}`} path${totalExits > 1 ? 's' : ''} out of ${fn.fn.name}() (leaving at line ${lines.join(', ')})`;
       out.push({
-        code: 'scope-unbalanced', severity: 'warning', span: frame.site, function: fn.fn.name,
+        // A discarded cookie is how kernel threads mark their whole life (jbd2's kjournald2): a note, not a warning.
+        code: 'scope-unbalanced', severity: discarded ? 'information' : 'warning', span: frame.site, function: fn.fn.name,
         message: `${frame.api}() ${how}: ${frame.flags.join('|') || 'the scope'} stays set in current->flags`,
         related: [...exits.keys()].map((o) => ({ span: { start: o, end: o + 1 }, message: `returns here with ${frame.api}() still active` })),
       });

@@ -177,6 +177,7 @@ export const transactionEntrySchema = z
     scope: z.union([pfFlagSchema, z.literal('none')]),
     handleArg: z.union([argIndex, z.literal('return')]).optional(),
     versions: versions.optional(),
+    conditional: z.string().min(1).optional(),
     source,
   })
   .strict();

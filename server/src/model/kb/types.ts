@@ -137,6 +137,7 @@ export interface TransactionEntry {
   scope: PfFlag | 'none';
   handleArg?: number | 'return'; // where the handle lives
   versions?: KernelTable[]; // absent: all (fsnotify_group_lock opens its scope unconditionally only on 6.12)
+  conditional?: string; // the scope is not opened in some configurations: why (nofs-redundant then stays quiet)
   source: Source;
 }
 
