@@ -241,11 +241,7 @@ function siteAt(c: Corpus, file: string, line: number, api: string): JsonSite {
 const scope = (api: string, line: number) => ({ api, flags: ['PF_MEMALLOC_NOFS'], line });
 
 // mapping_gfp_constraint(mapping, GFP_KERNEL), rendered as a clear of every bit outside GFP_KERNEL.
-const MAPPING_AND_GFP_KERNEL = 'mapping_gfp_mask(mapping) & ~(__GFP_DMA | __GFP_HIGHMEM | __GFP_DMA32 | __GFP_MOVABLE | '
-  + '__GFP_RECLAIMABLE | __GFP_HIGH | __GFP_ZERO | 0x200 | __GFP_WRITE | __GFP_NOWARN | __GFP_RETRY_MAYFAIL | __GFP_NOFAIL | '
-  + '__GFP_NORETRY | __GFP_MEMALLOC | __GFP_COMP | __GFP_NOMEMALLOC | __GFP_HARDWALL | __GFP_THISNODE | __GFP_ACCOUNT | '
-  + '__GFP_ZEROTAGS | __GFP_SKIP_ZERO | __GFP_SKIP_KASAN | __GFP_SKIP_KASAN_UNPOISON | __GFP_SKIP_KASAN_POISON | '
-  + '__GFP_NOLOCKDEP | __GFP_NO_OBJ_EXT | 0x40000000)';
+const MAPPING_AND_GFP_KERNEL = 'mapping_gfp_mask(mapping) & GFP_KERNEL';
 
 // PATH COUNTS. FIXME(#2): PathFacts.count (server/src/analysis/facts.ts) and the README promise "the number of acyclic
 // paths from the function entry that reach the site"; since 97a71a0 a statement without relevant identifiers is
@@ -366,10 +362,7 @@ test('sites with their effective masks, as verified by reading the code', async 
     }],
     // mm/filemap.c:2493 `filemap_invalidate_lock_shared(mapping);` (down_read(&mapping->invalidate_lock)), 2495
     // `filemap_add_folio(mapping, folio, index, mapping_gfp_constraint(mapping, GFP_KERNEL))`.
-    // FIXME(#2): the value is right (the mapping's mask AND GFP_KERNEL) but renderVal() in
-    // server/src/analysis/gfpValue.ts writes an AND with a constant as `& ~(every other bit)`, including the unused
-    // bits 0x200 and 0x40000000. Kernel notation is `mapping_gfp_mask(mapping) & GFP_KERNEL`: when the cleared set
-    // is the complement of a named mask, render `& NAME`.
+    // The mapping's mask AND GFP_KERNEL (mapping_gfp_constraint(mapping, GFP_KERNEL)), in kernel notation.
     [siteAt(c, 'mm/filemap.c', 2495, 'filemap_add_folio'), {
       file: 'mm/filemap.c', line: 2495, column: 10, function: 'filemap_create_folio', api: 'filemap_add_folio',
       literal: MAPPING_AND_GFP_KERNEL, effective: [MAPPING_AND_GFP_KERNEL], held: ['&address_space->invalidate_lock'], atomic: false,

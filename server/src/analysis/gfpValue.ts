@@ -2,7 +2,7 @@
 // with bits known to be set and bits known to be clear. The effective-mask pipeline (reference §b.4) is applied to
 // these values so that "from caller `gfp` & ~__GFP_FS" stays exact until the calling context is known.
 import type { Node } from 'web-tree-sitter';
-import type { GfpModel, Mask } from '../model/gfp';
+import { REAL_BITS, type GfpModel, type Mask } from '../model/gfp';
 import type { PfFlag } from '../model/kb/types';
 
 export interface GfpVal {
@@ -66,6 +66,10 @@ export function renderVal(v: GfpVal, model: GfpModel): string {
   const clear = v.clear & ALL & ~v.set;
   if (v.set) s = `${s} | ${model.bitNames(v.set).join(' | ')}`;
   if (clear) {
+    // `mapping_gfp_constraint(m, GFP_KERNEL)` clears everything but three bits: say `& GFP_KERNEL`, not `& ~(…)`.
+    const keep = REAL_BITS & ~clear;
+    const popcount = (x: number) => { let n = 0; for (; x; x &= x - 1) n++; return n; };
+    if (popcount(keep) < popcount(clear & REAL_BITS)) return `${v.set ? `(${s})` : s} & ${keep ? model.render(keep) : '0'}`;
     const names = model.bitNames(clear);
     s = `${v.set ? `(${s})` : s} & ~${names.length > 1 ? `(${names.join(' | ')})` : names[0]}`;
   }
