@@ -303,14 +303,10 @@ test('sites with their effective masks, as verified by reading the code', async 
     }],
     // fs/btrfs/delayed-inode.c:151 `xa_lock(&root->delayed_nodes);` (a spinlock), 160
     // `ptr = __xa_store(&root->delayed_nodes, ino, node, GFP_ATOMIC);`, unlocked at 165: atomic, GFP_ATOMIC.
-    // FIXME(#2): the class is `&&root->delayed_nodes->xa_lock`: lockClassName() in server/src/analysis/lockClass.ts
-    // substitutes the whole argument text `&root->delayed_nodes` into the template `&{0}->xa_lock` (objectBase()
-    // only resolves a bare identifier). The xarray is embedded, so the right class is
-    // `&btrfs_root->delayed_nodes.xa_lock` (strip the `&`, resolve `root` to its struct, use `.` for the member).
-    // Lock and unlock render alike, so matching is unaffected; the text users see (and #3 will compare) is wrong.
+    // The xarray is embedded in struct btrfs_root, so its lock class is `&btrfs_root->delayed_nodes.xa_lock`.
     [siteAt(c, 'fs/btrfs/delayed-inode.c', 160, '__xa_store'), {
       file: 'fs/btrfs/delayed-inode.c', line: 160, column: 8, function: 'btrfs_get_or_create_delayed_node', api: '__xa_store',
-      literal: 'GFP_ATOMIC', effective: ['GFP_ATOMIC'], held: ['&&root->delayed_nodes->xa_lock'], atomic: true, scopes: [],
+      literal: 'GFP_ATOMIC', effective: ['GFP_ATOMIC'], held: ['&btrfs_root->delayed_nodes.xa_lock'], atomic: true, scopes: [],
       paths: [{ effective: 'GFP_ATOMIC', count: 1 }],
     }],
     // fs/btrfs/delayed-inode.c:137 `node = kmem_cache_zalloc(delayed_node_cache, GFP_NOFS);`: no scope, no lock;

@@ -14,7 +14,11 @@ export function lockClassName(template: string | undefined, arg: Node | undefine
   if (template !== undefined && !template.includes('{0}')) return template;
   if (!arg) return template ? template.replace('{0}', '?') : '?';
   const text = arg.text.replace(/\s+/g, '').replace(/\[[^\]]*\]/g, '');
-  if (template) return template.replace('{0}', objectBase(text, types));
+  if (template) {
+    // `xa_lock(&root->delayed_nodes)` with `&{0}->xa_lock`: the argument is an address, so the field is `.xa_lock`.
+    if (text.startsWith('&') && template.startsWith('&{0}->')) return `&${objectBase(text.slice(1), types)}.${template.slice('&{0}->'.length)}`;
+    return template.replace('{0}', objectBase(text, types));
+  }
   if (text.startsWith('&')) {
     const inner = text.slice(1).replace(/^\((.*)\)$/, '$1');
     const m = /^([A-Za-z_]\w*)(.*)$/.exec(inner);
@@ -28,8 +32,9 @@ export function lockClassName(template: string | undefined, arg: Node | undefine
 
 /** The lockdep-style name of the object an expression points to: its struct tag when declared, else the text. */
 function objectBase(text: string, types: TypeEnv): string {
-  if (/^[A-Za-z_]\w*$/.test(text)) return typeName(text, types) ?? text;
-  return text;
+  const m = /^([A-Za-z_]\w*)((?:->|\.).*)?$/.exec(text);
+  if (!m) return text;
+  return `${typeName(m[1], types) ?? m[1]}${m[2] ?? ''}`;
 }
 
 function typeName(id: string, types: TypeEnv): string | undefined {
