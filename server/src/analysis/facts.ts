@@ -37,7 +37,10 @@ export interface ScopeFrame {
 }
 
 export interface PathFacts {
-  /** number of acyclic paths from the function entry that reach the site in this state (0: only via a loop) */
+  /**
+   * Acyclic paths from the function entry that reach the point in this state (0: only around a loop), counted through
+   * the statements the analysis models: branches around statements without relevant names are one path.
+   */
   count: number;
   held: HeldLock[];
   scopes: ScopeFrame[];

@@ -266,13 +266,20 @@ function trimChain(chain: ChainLink[], max: number, elided: number): { chain: Ch
 interface Annotator {
   lock(h: HeldLock, file: string, fn: string): ContextLock;
   scope(s: ScopeFrame, file: string, fn: string): ContextScope;
+  link(file: string, fn: string, site: CallSite, callee: string): ChainLink;
 }
 
-/** Facts objects are shared by all contexts of a caller: annotate each lock or scope once. */
+/** Facts objects are shared by all contexts of a caller: annotate each lock, scope and call once. */
 function annotator(): Annotator {
   const locks = new WeakMap<HeldLock, ContextLock>();
   const scopes = new WeakMap<ScopeFrame, ContextScope>();
+  const links = new WeakMap<CallSite, ChainLink>();
   return {
+    link(file, fn, site, callee) {
+      let l = links.get(site);
+      if (!l || l.callee !== callee) links.set(site, (l = { function: fn, file, span: site.span, callee }));
+      return l;
+    },
     lock(h, file, fn) {
       let a = locks.get(h);
       if (!a) locks.set(h, (a = { ...h, file, function: fn }));
@@ -312,7 +319,7 @@ function compose(program: Program, caller: ProgramFunction, cc: CallingContext, 
     for (const v of arg.values) for (const w of substitute(v, caller.facts, cc.gfpParams)) pushVal(vals, w);
     if (vals.length && !vals.every(isPlainParam)) gfpParams[p.name] = vals;
   }
-  const link: ChainLink = { function: name, file, span: site.span, callee: callee.facts.name };
+  const link = ann.link(file, name, site, callee.facts.name);
   const ctx: CallingContext = { held, scopes, atomic: cc.atomic || path.atomic, gfpParams, chain: [], callers: 1 };
   const t = isEmptyContext(cc) ? { chain: [link], elided: 0 } : trimChain([...cc.chain, link], opts.maxChainDepth, cc.elided ?? 0);
   ctx.chain = t.chain;
@@ -691,6 +698,44 @@ export function crossSleepInAtomic(program: Program, ctxs: Contexts, model: GfpM
 function count(paths: PathFacts[]): number {
   return Math.max(1, paths.reduce((a, p) => a + p.count, 0));
 }
+
+// ---------------------------------------------------------------------------------------------------------------
+// Keeping the facts of a whole tree
+
+const NO_PATH: readonly PathFacts[] = Object.freeze([Object.freeze({ count: 1, held: Object.freeze([]) as unknown as HeldLock[], scopes: Object.freeze([]) as unknown as ScopeFrame[], atomic: false })]);
+const NONE: readonly never[] = Object.freeze([]);
+
+/**
+ * The facts the whole-program pass needs, in less memory: call sites reached in the empty state share one path
+ * list, empty lists are shared, callee names are interned, and what only per-file output uses is dropped (the
+ * function's problems, findings other than sleep-in-atomic, user-access observations). The input is not changed.
+ */
+export function compactFacts(facts: FileFacts, names: Map<string, string> = new Map()): FileFacts {
+  const intern = (n: string) => {
+    const have = names.get(n);
+    if (have !== undefined) return have;
+    names.set(n, n);
+    return n;
+  };
+  return {
+    problems: NONE as unknown as string[],
+    functions: facts.functions.map((fn) => ({
+      ...fn,
+      name: intern(fn.name),
+      calls: fn.calls.some((c) => c.kind !== 'sleep') ? fn.calls.filter((c) => c.kind === 'sleep') : fn.calls,
+      callSites: fn.callSites.map((cs) => ({
+        callee: intern(cs.callee),
+        span: cs.span,
+        paths: cs.paths.length === 1 && isEmptyPath(cs.paths[0]) ? NO_PATH as PathFacts[] : cs.paths,
+        gfpArgs: cs.gfpArgs.length ? cs.gfpArgs : NONE as unknown as CallSite['gfpArgs'],
+      })),
+      findings: fn.findings.some((f) => f.code !== 'sleep-in-atomic') ? fn.findings.filter((f) => f.code === 'sleep-in-atomic') : fn.findings,
+      problems: NONE as unknown as Span[],
+    })),
+  };
+}
+
+const isEmptyPath = (p: PathFacts) => p.held.length === 0 && p.scopes.length === 0 && !p.atomic;
 
 // ---------------------------------------------------------------------------------------------------------------
 // Lines without texts: the CLI keeps these arrays instead of whole files.

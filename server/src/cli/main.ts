@@ -4,11 +4,12 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { parseArgs } from 'node:util';
 import * as os from 'node:os';
+import { buildProgram, compactFacts, contexts, crossSleepInAtomic, lineStartsOf, positionAt, siteContexts, type ProgramFileInput } from '../analysis/interproc';
 import { createKbProvider } from '../analysis/kbView';
 import { analyseFiles } from '../index/analyseFiles';
 import { defaultCacheDir, FactsCache } from '../index/cache';
 import { resolveKernelVersion } from '../io/kernelTree';
-import { findingsOf, renderFindingsText, renderSarif, renderSitesText, sitesOf, type JsonFinding, type JsonSite } from './output';
+import { findingsOf, programFindingsOf, renderFindingsText, renderSarif, renderSitesText, sitesOf, type AnalysedFile, type JsonFinding, type JsonSite } from './output';
 import { runSimulate } from './simulate';
 
 const VERSION = '0.1.0';
@@ -115,17 +116,20 @@ async function analyseCommand(verb: 'check' | 'hints', args: string[], io: Io): 
   const kb = createKbProvider();
   const cache = values['no-cache'] ? undefined : new FactsCache(path.resolve(io.cwd, values.cache ?? defaultCacheDir()));
   const findings: JsonFinding[] = [];
-  const sites: JsonSite[] = [];
   const rel = (abs: string) => path.relative(root, abs).split(path.sep).join('/');
   const progress = io.progress;
   const t0 = Date.now();
+  const view = kb.view(resolved.version);
+  // Every file's facts are kept for the whole-program pass (call graph, calling contexts); the texts are not, only
+  // their line starts, so memory stays bounded on the whole tree.
+  const kept: AnalysedFile[] = [];
+  const names = new Map<string, string>();
   await analyseFiles(files, {
     jobs, cache, kernelVersion: resolved.version, disabledChecks: [], maxBytes: MAX_FILE_MB * 1024 * 1024,
     onFile(r) {
-      // Positions are computed now and the text dropped: memory stays bounded on the whole tree.
-      const f = { rel: rel(r.abs), text: r.text, facts: r.facts, kb: kb.view(resolved.version) };
-      if (verb === 'hints') sites.push(...sitesOf([f]));
-      else findings.push(...findingsOf([f]));
+      const f: AnalysedFile = { rel: rel(r.abs), text: '', lineStarts: lineStartsOf(r.text), facts: r.facts, kb: view };
+      if (verb === 'check') findings.push(...findingsOf([f]));
+      kept.push({ ...f, facts: compactFacts(r.facts, names) });
     },
     onProblem(abs, message, isError) {
       io.stderr(`reclaim-lens: ${rel(abs)}: ${message}\n`);
@@ -134,9 +138,46 @@ async function analyseCommand(verb: 'check' | 'hints', args: string[], io: Io): 
     onProgress: progress ? (done, total) => progress(`indexing ${done}/${total} files`) : undefined,
   });
   if (progress) progress('');
+  const t1 = Date.now();
   if (values.stats) {
-    io.stderr(`reclaim-lens: ${files.length} files in ${((Date.now() - t0) / 1000).toFixed(1)} s with ${jobs} worker${jobs === 1 ? '' : 's'}`
+    io.stderr(`reclaim-lens: ${files.length} files in ${((t1 - t0) / 1000).toFixed(1)} s with ${jobs} worker${jobs === 1 ? '' : 's'}`
       + (cache ? `; cache ${cache.dir}: ${cache.hits} hits, ${cache.misses} misses, ${cache.corrupted} corrupted entries rebuilt` : '; no cache') + '\n');
+  }
+  // The whole-program pass: symbols, call graph, calling contexts; sites get their masks per calling context and
+  // check gets the cross-function findings.
+  if (progress) progress('call graph and calling contexts');
+  const inputs: ProgramFileInput[] = kept.map((f) => ({ path: f.rel, facts: f.facts, lineStarts: f.lineStarts }));
+  const program = buildProgram(inputs);
+  const ctxs = contexts(program);
+  const fileIndex = new Map(kept.map((f, i) => [f.rel, i]));
+  const posIn = (file: string, offset: number) => {
+    const starts = kept[fileIndex.get(file) ?? -1]?.lineStarts;
+    return starts ? positionAt(starts, offset) : { line: 0, column: 0 };
+  };
+  let sites: JsonSite[] = [];
+  if (verb === 'hints') {
+    const perSite = siteContexts(program, ctxs, view.gfp);
+    const fnBase: number[] = [];
+    let n = 0;
+    for (const f of kept) {
+      fnBase.push(n);
+      n += f.facts.functions.length;
+    }
+    sites = sitesOf(kept, { get: (fi, fni, si) => perSite.get(fnBase[fi] + fni)?.[si], line: (file, o) => posIn(file, o).line });
+  } else {
+    const cross = programFindingsOf(crossSleepInAtomic(program, ctxs, view.gfp), posIn);
+    // Each file's cross-function findings after its own, files in path order.
+    const all = [...findings, ...cross].map((f, i) => ({ f, i, file: fileIndex.get(f.file) ?? -1 }));
+    all.sort((a, b) => a.file - b.file || a.i - b.i);
+    findings.length = 0;
+    for (const x of all) findings.push(x.f);
+  }
+  if (progress) progress('');
+  if (values.stats) {
+    let edges = 0;
+    for (const e of program.out) edges += e.length;
+    io.stderr(`reclaim-lens: program: ${program.functions.length} functions, ${edges} call edges, ${program.unresolved.size} callee names unresolved, `
+      + `${program.sccs.length} SCCs, ${ctxs.capped.size} functions with capped contexts; ${((Date.now() - t1) / 1000).toFixed(1)} s\n`);
   }
   for (const p of kb.problems) io.stderr(`reclaim-lens: knowledge base: ${p}\n`);
   if (verb === 'hints') {

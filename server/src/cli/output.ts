@@ -1,16 +1,28 @@
 // Renders analysis results for the terminal and for scripts: gcc-style text, JSON, SARIF 2.1.0.
 // The JSON shapes are a public contract (README "CLI"): extend, never change.
 import type { AllocSite, Finding, FileFacts } from '../analysis/facts';
+import { positionAt, type ProgramFinding, type SiteContext } from '../analysis/interproc';
 import { positionOf } from '../analysis/lines';
 import type { KbView } from '../analysis/kbView';
 import { groupSite } from '../ide/siteView';
 
+/** One analysed file; positions come from its line starts when given (the CLI keeps no texts: '' then), else its text. */
 export interface AnalysedFile {
   /** path relative to --root, with forward slashes */
   rel: string;
   text: string;
+  lineStarts?: ArrayLike<number>;
   facts: FileFacts;
   kb: KbView;
+}
+
+function positions(f: AnalysedFile): (offset: number) => { line: number; column: number } {
+  if (f.lineStarts) {
+    const starts = f.lineStarts;
+    return (o) => positionAt(starts, o);
+  }
+  const file = { text: f.text };
+  return (o) => positionOf(file, o);
 }
 
 export interface JsonFinding {
@@ -30,25 +42,39 @@ export interface JsonFinding {
 export function findingsOf(files: AnalysedFile[]): JsonFinding[] {
   const out: JsonFinding[] = [];
   for (const f of files) {
-    const file = { text: f.text };
+    const pos = positions(f);
     for (const fn of f.facts.functions) {
       const perCode = new Map<string, number>();
       for (const x of fn.findings) {
         const n = (perCode.get(x.code) ?? 0) + 1;
         perCode.set(x.code, n);
-        const a = positionOf(file, x.span.start);
-        const b = positionOf(file, x.span.end);
+        const a = pos(x.span.start);
+        const b = pos(x.span.end);
         out.push({
           // Stable across unrelated edits: no line numbers, only code, file, function and ordinal.
           id: `${x.code}:${f.rel}:${fn.name}:${n}`,
           code: x.code, severity: x.severity, file: f.rel, line: a.line, column: a.column, endLine: b.line, endColumn: b.column,
           function: x.function, message: x.message,
-          related: x.related.map((r) => ({ file: f.rel, line: positionOf(file, r.span.start).line, message: r.message })),
+          related: x.related.map((r) => ({ file: f.rel, line: pos(r.span.start).line, message: r.message })),
         });
       }
     }
   }
   return out;
+}
+
+/** Findings of the whole-program checks; `line` gives the line of an offset in any file of the run. */
+export function programFindingsOf(findings: ProgramFinding[], line: (file: string, offset: number) => { line: number; column: number }): JsonFinding[] {
+  return findings.map((x) => {
+    const a = line(x.file, x.span.start);
+    const b = line(x.file, x.span.end);
+    return {
+      id: `${x.code}:${x.file}:${x.function}:${x.ordinal}`,
+      code: x.code, severity: x.severity, file: x.file, line: a.line, column: a.column, endLine: b.line, endColumn: b.column,
+      function: x.function, message: x.message,
+      related: x.related.map((r) => ({ file: r.file, line: line(r.file, r.span.start).line, message: r.message })),
+    };
+  });
 }
 
 export function renderFindingsText(findings: JsonFinding[]): string {
@@ -73,30 +99,74 @@ export interface JsonSite {
   scopes: { api: string; flags: string[]; line: number }[];
   /** per distinct effective mask: how many acyclic paths reach it (extension of the contract) */
   paths: { effective: string; count: number }[];
+  /**
+   * per distinct effective mask over the calling contexts (callers' locks, scopes and gfp values applied): how many
+   * call sites give it and the call chain of the most frequent; empty when the function has no caller among the
+   * analysed files (extension of the contract; only from the CLI, which sees all files)
+   */
+  contexts?: JsonSiteContext[];
 }
 
-export function sitesOf(files: AnalysedFile[]): JsonSite[] {
+export interface JsonSiteContext {
+  effective: string;
+  callers: number;
+  /** from the call where the context's state begins down to the site's function; each link a call in `function` */
+  chain: { function: string; file: string; line: number; callee: string }[];
+  /** links left out of the middle of a long chain */
+  elided?: number;
+  /** locks the callers hold and scopes they opened (the site's own are in `held` and `scopes`) */
+  held: string[];
+  atomic: boolean;
+  scopes: { api: string; flags: string[]; file: string; line: number; function: string }[];
+}
+
+/** The calling contexts of the sites (CLI): per file index, function index and site index. */
+export interface SiteContextSource {
+  get(fileIndex: number, fnIndex: number, siteIndex: number): SiteContext[] | undefined;
+  /** the line of an offset in any file of the run */
+  line(file: string, offset: number): number;
+}
+
+export function sitesOf(files: AnalysedFile[], contexts?: SiteContextSource): JsonSite[] {
   const out: JsonSite[] = [];
-  for (const f of files) {
-    const file = { text: f.text };
-    for (const fn of f.facts.functions) for (const s of fn.sites) out.push(siteJson(f, file, s));
-  }
+  files.forEach((f, fi) => {
+    const pos = positions(f);
+    f.facts.functions.forEach((fn, fni) => fn.sites.forEach((s, si) => {
+      const site = siteJson(f, pos, s);
+      if (contexts) {
+        const cs = contexts.get(fi, fni, si) ?? [];
+        site.contexts = cs.map((c) => contextJson(c, contexts.line));
+        if (cs.length) site.effective = [...new Set(cs.map((c) => c.effective))];
+      }
+      out.push(site);
+    }));
+  });
   return out;
 }
 
-function siteJson(f: AnalysedFile, file: { text: string }, s: AllocSite): JsonSite {
+function contextJson(c: SiteContext, line: (file: string, offset: number) => number): JsonSiteContext {
+  return {
+    effective: c.effective, callers: c.callers,
+    chain: c.chain.map((l) => ({ function: l.function, file: l.file, line: line(l.file, l.span.start), callee: l.callee })),
+    ...(c.elided ? { elided: c.elided } : {}),
+    held: c.held.map((h) => h.cls), atomic: c.atomic,
+    scopes: c.scopes.map((s) => ({ api: s.api, flags: [...s.flags], file: s.file, line: line(s.file, s.site.start), function: s.function })),
+  };
+}
+
+function siteJson(f: AnalysedFile, pos: (offset: number) => { line: number; column: number }, s: AllocSite): JsonSite {
   const m = f.kb.gfp;
   const groups = groupSite(s, m);
   const literals = [...new Set(groups.map((g) => g.literal))];
-  const pos = positionOf(file, s.call.start);
+  const at = pos(s.call.start);
   const held = new Set<string>();
   const scopes = new Map<string, { api: string; flags: string[]; line: number }>();
   for (const p of s.paths) {
     for (const h of p.held) held.add(h.cls);
-    for (const sc of p.scopes) scopes.set(`${sc.api}@${sc.site.start}`, { api: sc.api, flags: [...sc.flags], line: positionOf(file, sc.site.start).line });
+    for (const sc of p.scopes) scopes.set(`${sc.api}@${sc.site.start}`, { api: sc.api, flags: [...sc.flags], line: pos(sc.site.start).line });
   }
   return {
-    file: f.rel, line: pos.line, column: pos.column, function: s.function, api: s.api,
+    file: f.rel, line: at.line, column: at.column, function: s.function, api: s.api,
     literal: literals.length === 1 ? literals[0] : s.literalText.replace(/\s+/g, ' '),
     effective: [...new Set(groups.map((g) => g.effective))],
     held: [...held], atomic: s.paths.some((p) => p.atomic), scopes: [...scopes.values()],
@@ -104,9 +174,11 @@ function siteJson(f: AnalysedFile, file: { text: string }, s: AllocSite): JsonSi
   };
 }
 
+const callersLabel = (n: number) => `${n} caller${n === 1 ? '' : 's'}`;
+
 export function renderSitesText(sites: JsonSite[]): string {
   return sites.map((s) => {
-    const eff = s.effective.join(' | ');
+    const eff = s.contexts?.length ? s.contexts.map((c) => `${c.effective} (${callersLabel(c.callers)})`).join(' | ') : s.effective.join(' | ');
     const extra = [s.held.length ? `held: ${s.held.join(', ')}` : '', s.atomic ? 'atomic' : ''].filter(Boolean).join('; ');
     return `${s.file}:${s.line}:${s.column}: ${s.api}(${s.literal}) ⇒ ${eff}${extra ? `  [${extra}]` : ''}`;
   }).join('\n') + (sites.length ? '\n' : '');
