@@ -7,6 +7,7 @@
 # Usage: bash scripts/package-vsix.sh [--out FILE]      (default: reclaim-lens-<version>.vsix in the repo root)
 # Needs: the root node_modules (npm ci) for esbuild; installs test/e2e's node_modules when vsce is missing.
 set -euo pipefail
+caller=$PWD
 cd "$(dirname "$0")/.."
 
 # A VSIX is a zip of the manifest and extension/...; vsce renames README.md to readme.md and LICENSE to LICENSE.txt.
@@ -34,15 +35,16 @@ REQUIRED=(
   extension/dist/client.js extension/dist/server.js extension/dist/tree-sitter.wasm extension/dist/tree-sitter-c.wasm
   extension/syntaxes/rlsim.tmLanguage.json
 )
-# Measured 2026-11: ~0.55 MB compressed (two bundles ~1 MB minified, two wasm ~0.8 MB). Twice that is a regression.
-MAX_BYTES=$((3 * 1024 * 1024))
+# Measured 2026-11: 0.79 MiB, of which the bundles and wasm are ~0.48 MiB compressed and the README's two pictures
+# ~0.3 MiB. Much more than that means something is packed that should not be.
+MAX_BYTES=$((2 * 1024 * 1024))
 
 version=$(node -p "require('./package.json').version")
 name=$(node -p "require('./package.json').name")
 out="$PWD/$name-$version.vsix"
 while [ $# -gt 0 ]; do
   case "$1" in
-    --out) out=$(realpath -m "$2"); shift 2 ;;
+    --out) out=$(cd "$caller" && realpath -m "$2"); shift 2 ;;
     *) echo "package-vsix: unknown argument $1" >&2; exit 2 ;;
   esac
 done
@@ -51,6 +53,7 @@ vsce=test/e2e/node_modules/.bin/vsce
 if [ ! -x "$vsce" ]; then bash test/e2e/install.sh; fi
 [ -d node_modules/esbuild ] || { echo "package-vsix: run npm ci in the repo root first (esbuild is missing)" >&2; exit 2; }
 
+mkdir -p "$(dirname "$out")"
 node esbuild.mjs --production
 
 # vsce walks every file below its folder before it applies .vscodeignore, which takes ~25 s here with .cache/ (the
@@ -59,7 +62,9 @@ node esbuild.mjs --production
 stage=$(mktemp -d)
 trap 'rm -rf "$stage"' EXIT
 if git rev-parse --is-inside-work-tree >/dev/null 2>&1; then
-  { git ls-files -z -co --exclude-standard; find dist -type f -print0; } | xargs -0 cp --parents -t "$stage" 2>/dev/null || true
+  { git ls-files -z -co --exclude-standard; find dist -type f -print0; } | while IFS= read -r -d '' f; do
+    if [ -f "$f" ]; then cp --parents -- "$f" "$stage"; fi # a deleted file git still tracks is skipped
+  done
 else
   tar cf - --exclude=./node_modules --exclude=./.cache --exclude=./test/e2e/node_modules --exclude=./.git . | tar xf - -C "$stage"
 fi
