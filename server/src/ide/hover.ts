@@ -52,7 +52,7 @@ function derivation(site: AllocSite, g: MaskGroup, line: (o: number) => number, 
   }
   const held = p.held.map((h) => `\`${h.cls}\`${h.read ? ' (read)' : ''} (line ${line(h.site.start)})`).join(', ');
   out.push('', `**Held locks:** ${held || 'none in this function'}`);
-  out.push(`**Atomic context:** ${p.atomic ? `yes (${p.held.filter((h) => h.atomic).map((h) => `\`${h.cls}\``).join(', ')})` : 'no'}`);
-  out.push(`**Result:** \`${g.effective}\` — may sleep: ${yn(g.facts.maySleep)}; may enter FS reclaim: ${yn(g.facts.fsReclaim)}; may start I/O: ${yn(g.facts.io)}; may reach mmu-notifier invalidation: ${yn(g.facts.mmuNotifier)}`);
+  out.push('', `**Atomic context:** ${p.atomic ? `yes (${p.held.filter((h) => h.atomic).map((h) => `\`${h.cls}\``).join(', ')})` : 'no'}`);
+  out.push('', `**Result:** \`${g.effective}\` — may sleep: ${yn(g.facts.maySleep)}; may enter FS reclaim: ${yn(g.facts.fsReclaim)}; may start I/O: ${yn(g.facts.io)}; may reach mmu-notifier invalidation: ${yn(g.facts.mmuNotifier)}`);
   return out;
 }
