@@ -273,7 +273,12 @@ export function analyseFunction(fn: FunctionInfo, file: SourceFile, kb: KbView, 
   const condCount = new Map<string, number>();
   for (const c of branchConditions(bodyText)) condCount.set(c, (condCount.get(c) ?? 0) + 1);
   const tracked = new Set<string>(gfpLocals);
-  for (const [c, n] of condCount) if (n >= 2) for (const id of c.matchAll(identifiers())) if (!/^[A-Z_][A-Z0-9_]*$/.test(id[0])) tracked.add(id[0]);
+  const correlated = new Set<string>();
+  for (const [c, n] of condCount) {
+    if (n < 2) continue;
+    correlated.add(c);
+    for (const id of c.matchAll(identifiers())) if (!/^[A-Z_][A-Z0-9_]*$/.test(id[0])) tracked.add(id[0]);
+  }
   const assigns = tracked.size ? new RegExp(`\\b(?:${[...tracked].join('|')})\\b[^;={}()]*?(?:[-+*/%&|^]|<<|>>)?=(?!=)`, 'g') : undefined;
   // Offsets of everything that makes a statement matter (relevant names, assignments to tracked variables, jumps,
   // labels, scoped guards), found in one scan of the body text; a statement with none inside is opaque to the CFG.
@@ -321,7 +326,7 @@ export function analyseFunction(fn: FunctionInfo, file: SourceFile, kb: KbView, 
 
   const ctx: WalkCtx = {
     kb, types, gfpLocals, params, run, siteIndex, callIndex, callSiteIndex, opaqueCalls: new Map(), callSiteStates: new Map(), recording: false, callees,
-    relevant: kbRelevant, marks, interesting: new Map(), names: new Map(), args: new Map(), conds: new Map(), classes: new Map(),
+    relevant: kbRelevant, marks, interesting: new Map(), names: new Map(), args: new Map(), conds: new Map(), correlated, classes: new Map(),
   };
 
   // Pass over the DAG in reverse post-order; back edges feed new states into loop heads for another pass.
@@ -433,6 +438,8 @@ interface WalkCtx {
   names: Map<number, string | undefined>;
   args: Map<number, Node[]>;
   conds: Map<number, CondSpec>;
+  /** normalised conditions that at least two branches of the function test */
+  correlated: ReadonlySet<string>;
   classes: Map<string, { cls: string; read: boolean }[]>;
 }
 
@@ -657,9 +664,11 @@ const NOT_CALLS = new Set(['if', 'while', 'for', 'switch', 'return', 'sizeof', '
 
 /** `name(` in a stretch of text that was not walked (an opaque statement or a function without relevant names). */
 function* textualCalls(text: string, start: number, end: number): Generator<{ name: string; span: Span }> {
-  const re = /\b([A-Za-z_]\w*)\s*\(/g;
+  // Comments and string literals are stepped over: `freed by unpoison_memory()` in a comment is no call.
+  const re = /\/\*[\s\S]*?(?:\*\/|$)|\/\/[^\n]*|"(?:\\[\s\S]|[^"\\\n])*"|'(?:\\[\s\S]|[^'\\\n])*'|\b([A-Za-z_]\w*)\s*\(/g;
   re.lastIndex = start;
   for (let m = re.exec(text); m && m.index < end; m = re.exec(text)) {
+    if (m[1] === undefined) continue;
     if (NOT_CALLS.has(m[1]) || /^[A-Z0-9_]+$/.test(m[1])) continue; // keywords and MACROS()
     yield { name: m[1], span: { start: m.index, end: m.index + m[1].length } };
   }
@@ -880,8 +889,11 @@ function buildCondSpec(cond: Node, ctx: WalkCtx, depth: number): CondSpec {
       return arg ? { k: 'not', of: buildCondSpec(arg, ctx, depth + 1) } : { k: 'none' };
     }
     case 'identifier':
-    case 'field_expression':
-      return { k: 'var', key: n.text.replace(/\s+/g, '') };
+    case 'field_expression': {
+      // Only conditions that two branches test are worth remembering: a one-off condition would just split states.
+      const key = n.text.replace(/\s+/g, '');
+      return ctx.correlated.has(key) ? { k: 'var', key } : { k: 'none' };
+    }
     case 'binary_expression': {
       const op = n.childForFieldName('operator')?.text ?? n.child(1)?.text;
       const l = n.childForFieldName('left');
@@ -889,7 +901,8 @@ function buildCondSpec(cond: Node, ctx: WalkCtx, depth: number): CondSpec {
       if ((op === '&&' || op === '||') && l && r) return { k: op === '&&' ? 'and' : 'or', l: buildCondSpec(l, ctx, depth + 1), r: buildCondSpec(r, ctx, depth + 1) };
       // `x & FLAG`, `p != NULL`, `n > 0`: remembered by their text when they have no side effect.
       const text = ctx.run.file.text.slice(n.startIndex, n.endIndex);
-      return sideEffectFree(text) ? { k: 'var', key: text.replace(/\s+/g, '') } : { k: 'none' };
+      const key = text.replace(/\s+/g, '');
+      return sideEffectFree(text) && ctx.correlated.has(key) ? { k: 'var', key } : { k: 'none' };
     }
     case 'call_expression': {
       const name = calleeName(n);

@@ -18,7 +18,8 @@ export const scopeUnbalanced: Check = {
     // Saves that leak on some paths out of the function.
     const leaks = new Map<number, { frame: ScopeFrame; exits: Map<number, number> }>();
     let totalExits = 0;
-    for (const e of fn.exits) totalExits += Math.max(1, e.count);
+    // Acyclic paths only: states that reach an exit only around a loop count 0 (as everywhere else).
+    for (const e of fn.exits) totalExits += e.count;
     for (const e of fn.exits) {
       // One count per exit state and leaked save site (a save re-entered by `goto retry` is one site).
       const sites = new Set<number>();
@@ -28,7 +29,7 @@ export const scopeUnbalanced: Check = {
         sites.add(f.site.start);
         let l = leaks.get(f.site.start);
         if (!l) leaks.set(f.site.start, (l = { frame: f, exits: new Map() }));
-        l.exits.set(e.at.start, (l.exits.get(e.at.start) ?? 0) + Math.max(1, e.count));
+        l.exits.set(e.at.start, (l.exits.get(e.at.start) ?? 0) + e.count);
       }
     }
     for (const { frame, exits } of leaks.values()) {
@@ -37,7 +38,7 @@ export const scopeUnbalanced: Check = {
       const discarded = frame.storage === 'discarded';
       const how = discarded
         ? `its cookie is discarded, so the scope lasts for the rest of the task (deliberate only in a kernel thread's main function)`
-        : `not restored on ${n === totalExits ? 'any' : `${n} of ${totalExits}`} path${totalExits > 1 ? 's' : ''} out of ${fn.fn.name}() (leaving at line ${lines.join(', ')})`;
+        : `not restored on ${n === 0 ? 'paths around a loop' : n === totalExits ? `any path` : `${n} of ${totalExits} paths`} out of ${fn.fn.name}() (leaving at line ${lines.join(', ')})`;
       out.push({
         // A discarded cookie is how kernel threads mark their whole life (jbd2's kjournald2): a note, not a warning.
         code: 'scope-unbalanced', severity: discarded ? 'information' : 'warning', span: frame.site, function: fn.fn.name,
