@@ -4,12 +4,23 @@ import { spawnSync } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
-import { test } from 'node:test';
+import { after, test } from 'node:test';
+
+const tempDirs: string[] = [];
+/** A temporary directory removed when the file's tests end. */
+function tempDir(prefix: string): string {
+  const d = fs.mkdtempSync(prefix);
+  tempDirs.push(d);
+  return d;
+}
+after(() => {
+  for (const d of tempDirs) fs.rmSync(d, { recursive: true, force: true });
+});
 
 const ROOT = path.join(__dirname, '..', '..');
 const BIN = path.join(ROOT, 'bin', 'reclaim-lens.js');
 
-const CACHE_HOME = fs.mkdtempSync(path.join(os.tmpdir(), 'rl-cache-home-'));
+const CACHE_HOME = tempDir(path.join(os.tmpdir(), 'rl-cache-home-'));
 
 function run(args: string[], cwd = ROOT) {
   const r = spawnSync(process.execPath, [BIN, ...args], { cwd, encoding: 'utf8', env: { ...process.env, XDG_CACHE_HOME: CACHE_HOME } });
@@ -67,7 +78,7 @@ test('hints --format json: every site with literal and effective masks', () => {
 });
 
 test('a clean file exits 0 and prints nothing', () => {
-  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'rl-clean-'));
+  const dir = tempDir(path.join(os.tmpdir(), 'rl-clean-'));
   fs.writeFileSync(path.join(dir, 'ok.c'), 'static void *f(void) { return kmalloc(8, GFP_KERNEL); }\n');
   const r = run(['check', dir]);
   assert.equal(r.code, 0, r.err);
@@ -94,7 +105,7 @@ test('bad input: clear one-line errors and exit 2', () => {
 });
 
 test('binary, non-UTF-8 and symlink loops are reported, not fatal', () => {
-  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'rl-bad-'));
+  const dir = tempDir(path.join(os.tmpdir(), 'rl-bad-'));
   fs.writeFileSync(path.join(dir, 'blob.c'), Buffer.from([0x7f, 0x45, 0x4c, 0x46, 0, 0, 1, 2, 3]));
   fs.writeFileSync(path.join(dir, 'latin1.c'), Buffer.from('/* caf\xe9 */\nstatic void f(spinlock_t *l) { spin_lock(l); kmalloc(1, GFP_KERNEL); spin_unlock(l); }\n', 'latin1'));
   fs.symlinkSync(dir, path.join(dir, 'loop'));
@@ -106,7 +117,7 @@ test('binary, non-UTF-8 and symlink loops are reported, not fatal', () => {
 });
 
 test('the cache: a warm run answers from it, a corrupted entry is detected and rebuilt, --no-cache writes none', () => {
-  const cache = fs.mkdtempSync(path.join(os.tmpdir(), 'rl-cache-'));
+  const cache = tempDir(path.join(os.tmpdir(), 'rl-cache-'));
   const cold = run(['check', '--stats', '--jobs', '2', '--cache', cache, '--format', 'json', 'examples/']);
   assert.equal(cold.code, 1, cold.err);
   assert.match(cold.err, /2 files in [\d.]+ s with 2 workers; cache .*: 0 hits, 2 misses, 0 corrupted/);
@@ -123,7 +134,7 @@ test('the cache: a warm run answers from it, a corrupted entry is detected and r
   const again = run(['check', '--stats', '--cache', cache, '--format', 'json', 'examples/']);
   assert.match(again.err, /0 hits, 2 misses, 2 corrupted entries rebuilt/);
   assert.equal(again.out, cold.out);
-  const none = fs.mkdtempSync(path.join(os.tmpdir(), 'rl-nocache-'));
+  const none = tempDir(path.join(os.tmpdir(), 'rl-nocache-'));
   const nc = run(['check', '--stats', '--no-cache', '--format', 'json', 'examples/'], ROOT);
   assert.match(nc.err, /; no cache/);
   assert.deepEqual(fs.readdirSync(none), []);

@@ -3,12 +3,23 @@ import assert from 'node:assert/strict';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
-import { test } from 'node:test';
+import { after, test } from 'node:test';
 import { findKernelRoot, readKernelVersion, resolveKernelVersion } from '../../server/src/io/kernelTree';
 import { tableFor } from '../../server/src/model/gfp';
 
+const tempDirs: string[] = [];
+/** A temporary directory removed when the file's tests end. */
+function tempDir(prefix: string): string {
+  const d = fs.mkdtempSync(prefix);
+  tempDirs.push(d);
+  return d;
+}
+after(() => {
+  for (const d of tempDirs) fs.rmSync(d, { recursive: true, force: true });
+});
+
 function fakeTree(version: string, patch: string, sub: string): string {
-  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'rl-tree-'));
+  const dir = tempDir(path.join(os.tmpdir(), 'rl-tree-'));
   fs.writeFileSync(path.join(dir, 'Makefile'), `# SPDX-License-Identifier: GPL-2.0\nVERSION = ${version}\nPATCHLEVEL = ${patch}\nSUBLEVEL = ${sub}\nEXTRAVERSION =\nNAME = Baby Opossum Posse\n`);
   fs.mkdirSync(path.join(dir, 'fs', 'xfs'), { recursive: true });
   return dir;
@@ -25,7 +36,7 @@ test('auto reads VERSION/PATCHLEVEL/SUBLEVEL from the tree above the file', () =
 });
 
 test('auto without a kernel Makefile falls back to the newest table and says so', () => {
-  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'rl-none-'));
+  const dir = tempDir(path.join(os.tmpdir(), 'rl-none-'));
   const r = resolveKernelVersion('auto', dir);
   assert.ok(!('error' in r));
   assert.equal(r.version, '6.12');
