@@ -36,19 +36,56 @@ export interface CallEdge {
   site: number;
 }
 
+/**
+ * The program: functions, and the call graph in compressed form (a kernel tree has millions of edges). The edges
+ * of function f are `outCallee[outStart[f] .. outStart[f + 1])` with their call sites in `outSite`, and likewise
+ * for incoming edges; `callsFrom` and `callsTo` give them as objects.
+ */
 export interface Program {
   files: ProgramFileInput[];
   functions: ProgramFunction[];
-  /** outgoing and incoming edges per function; one edge per (call site, resolved definition) */
-  out: CallEdge[][];
-  in: CallEdge[][];
+  outStart: Int32Array;
+  outCallee: Int32Array;
+  outSite: Int32Array;
+  inStart: Int32Array;
+  inCaller: Int32Array;
+  inSite: Int32Array;
   /** callee names that no definition in the program resolves, with their number of call sites */
   unresolved: Map<string, number>;
-  /** strongly connected components, callees before callers (bottom-up order); reverse it for top-down */
-  sccs: FunctionId[][];
+  /**
+   * strongly connected components, callees before callers (bottom-up order; reverse it for top-down): component i
+   * is `sccNodes[sccStart[i] .. sccStart[i + 1])` (sccMembers)
+   */
+  sccStart: Int32Array;
+  sccNodes: Int32Array;
   sccOf: Int32Array;
   /** per function: the number of call sites of the functions before it (a program-wide call-site number) */
   siteBase: Int32Array;
+}
+
+/** The calls a function makes to functions of the program, one per (call site, resolved definition). */
+export function callsFrom(p: Program, f: FunctionId): CallEdge[] {
+  const out: CallEdge[] = [];
+  for (let i = p.outStart[f]; i < p.outStart[f + 1]; i++) out.push({ caller: f, callee: p.outCallee[i], site: p.outSite[i] });
+  return out;
+}
+
+/** The calls to a function from functions of the program. */
+export function callsTo(p: Program, f: FunctionId): CallEdge[] {
+  const out: CallEdge[] = [];
+  for (let i = p.inStart[f]; i < p.inStart[f + 1]; i++) out.push({ caller: p.inCaller[i], callee: f, site: p.inSite[i] });
+  return out;
+}
+
+export const edgeCount = (p: Program) => p.outCallee.length;
+export const sccCount = (p: Program) => p.sccStart.length - 1;
+export const sccMembers = (p: Program, i: number): Int32Array => p.sccNodes.subarray(p.sccStart[i], p.sccStart[i + 1]);
+
+/** A component with a cycle: several functions, or one that calls itself. */
+function isRecursive(p: Program, scc: Int32Array): boolean {
+  if (scc.length > 1) return true;
+  for (let i = p.outStart[scc[0]]; i < p.outStart[scc[0] + 1]; i++) if (p.outCallee[i] === scc[0]) return true;
+  return false;
 }
 
 const push = <K, V>(m: Map<K, V[]>, k: K, v: V) => {
@@ -57,61 +94,176 @@ const push = <K, V>(m: Map<K, V[]>, k: K, v: V) => {
   else m.set(k, [v]);
 };
 
-/**
- * Symbols and the call graph. A call in file F to name N resolves to F's own definitions of N (a static function
- * shadows every other; a non-static one is what the linker would pick for F too), else to every non-static
- * definition of N, else to the static (inline) definitions of N in headers, which every includer sees.
- */
-export function buildProgram(files: ProgramFileInput[]): Program {
-  const functions: ProgramFunction[] = [];
+interface Symbols {
+  local: Map<string, FunctionId[]>[];
+  global: Map<string, FunctionId[]>;
+  headerStatic: Map<string, FunctionId[]>;
+  /** per file: the architecture of arch/<name>/ paths */
+  arch: (string | undefined)[];
+  /** per file: the program it belongs to (user-space trees of the kernel source are programs of their own) */
+  world: string[];
+  /** per function: its file */
+  fileOf: Int32Array;
+}
+
+const archOf = (path: string) => /^arch\/([^/]+)\//.exec(path)?.[1];
+/** tools/, scripts/, samples/ and usr/ hold user-space programs: the kernel never calls into them, nor they into it. */
+const worldOf = (path: string) => /^(tools|scripts|samples|usr)\//.exec(path)?.[1] ?? 'kernel';
+
+function symbolsOf(files: readonly ProgramFileInput[]): Symbols {
   const local: Map<string, FunctionId[]>[] = [];
   const global = new Map<string, FunctionId[]>();
   const headerStatic = new Map<string, FunctionId[]>();
+  const fileOf: number[] = [];
+  let id = 0;
   files.forEach((f, fi) => {
     const isHeader = f.path.endsWith('.h');
     const own = new Map<string, FunctionId[]>();
     for (const fn of f.facts.functions) {
-      const id = functions.length;
-      functions.push({ id, file: fi, facts: fn });
       push(own, fn.name, id);
       if (!fn.isStatic) push(global, fn.name, id);
       else if (isHeader) push(headerStatic, fn.name, id);
+      fileOf.push(fi);
+      id++;
     }
     local.push(own);
   });
+  return { local, global, headerStatic, arch: files.map((f) => archOf(f.path)), world: files.map((f) => worldOf(f.path)), fileOf: Int32Array.from(fileOf) };
+}
+
+const resolve = (sym: Symbols, file: number, name: string) => sym.local[file].get(name) ?? sym.global.get(name) ?? sym.headerStatic.get(name);
+
+/**
+ * The definitions of another file a call can reach: those of the caller's world (the kernel, or one user-space tree),
+ * and of one architecture: definitions per architecture (arch/x86/…, arch/arm64/…) are one function in a build, so
+ * a caller under arch/<a>/ gets <a>'s, any other caller the definitions outside arch/ if there are some, else those
+ * of `preferArch`, else those of the first architecture. Definitions outside arch/ are all kept (config variants).
+ */
+function narrowDefinitions(sym: Symbols, all: FunctionId[], callerFile: number, preferArch: string): FunctionId[] {
+  const world = sym.world[callerFile];
+  const defs = all.every((d) => sym.world[sym.fileOf[d]] === world) ? all : all.filter((d) => sym.world[sym.fileOf[d]] === world);
+  if (defs.length < 2) return defs;
+  const archOfDef = (d: FunctionId) => sym.arch[sym.fileOf[d]];
+  if (defs.every((d) => archOfDef(d) === undefined)) return defs;
+  const pick = (a: string | undefined) => defs.filter((d) => archOfDef(d) === a);
+  const callerArch = sym.arch[callerFile];
+  const order = callerArch === undefined ? [undefined, preferArch, archOfDef(defs[0])] : [callerArch, undefined, preferArch, archOfDef(defs[0])];
+  for (const a of order) {
+    const got = pick(a);
+    if (got.length) return got;
+  }
+  return defs;
+}
+
+export interface ProgramOptions {
+  /** the architecture whose arch/<name>/ definitions generic code calls when it has no generic one; default x86 */
+  arch: string;
+}
+
+/**
+ * Symbols and the call graph. A call in file F to name N resolves to F's own definitions of N (a static function
+ * shadows every other; a non-static one is what the linker would pick for F too), else to every non-static
+ * definition of N, else to the static (inline) definitions of N in headers, which every includer sees; definitions
+ * per architecture are narrowed to one architecture, and user-space trees are programs of their own
+ * (narrowDefinitions).
+ */
+export function buildProgram(files: ProgramFileInput[], alsoUnresolved?: ReadonlyMap<string, number>, options: Partial<ProgramOptions> = {}): Program {
+  const preferArch = options.arch ?? 'x86';
+  const sym = symbolsOf(files);
+  const narrowed = new Map<string, FunctionId[]>();
+  const functions: ProgramFunction[] = [];
+  files.forEach((f, fi) => {
+    for (const fn of f.facts.functions) functions.push({ id: functions.length, file: fi, facts: fn });
+  });
   const n = functions.length;
-  const out: CallEdge[][] = Array.from({ length: n }, () => []);
-  const inn: CallEdge[][] = Array.from({ length: n }, () => []);
-  const unresolved = new Map<string, number>();
+  const unresolved = new Map(alsoUnresolved);
   const siteBase = new Int32Array(n + 1);
+  const outStart = new Int32Array(n + 1);
+  const callee: number[] = [];
+  const site: number[] = [];
+  const inCount = new Int32Array(n + 1);
   for (const fn of functions) {
     siteBase[fn.id + 1] = siteBase[fn.id] + fn.facts.callSites.length;
-    const own = local[fn.file];
-    fn.facts.callSites.forEach((cs, site) => {
-      const targets = own.get(cs.callee) ?? global.get(cs.callee) ?? headerStatic.get(cs.callee);
+    const callerArch = sym.arch[fn.file];
+    const own = sym.local[fn.file];
+    fn.facts.callSites.forEach((cs, i) => {
+      let targets = own.get(cs.callee);
       if (!targets) {
+        // Definitions in other files: the same for every caller of one architecture, so narrowed once.
+        const key = `${callerArch ?? ''}\u0000${sym.world[fn.file]}\u0000${cs.callee}`;
+        targets = narrowed.get(key);
+        if (!targets) {
+          const defs = sym.global.get(cs.callee) ?? sym.headerStatic.get(cs.callee);
+          if (defs) narrowed.set(key, (targets = narrowDefinitions(sym, defs, fn.file, preferArch)));
+        }
+      }
+      if (!targets || !targets.length) {
         unresolved.set(cs.callee, (unresolved.get(cs.callee) ?? 0) + 1);
         return;
       }
-      for (const callee of targets) {
-        const e: CallEdge = { caller: fn.id, callee, site };
-        out[fn.id].push(e);
-        inn[callee].push(e);
+      for (const t of targets) {
+        callee.push(t);
+        site.push(i);
+        inCount[t + 1]++;
       }
     });
+    outStart[fn.id + 1] = callee.length;
   }
-  const { sccs, sccOf } = stronglyConnected(n, out);
-  return { files, functions, out, in: inn, unresolved, sccs, sccOf, siteBase };
+  const outCallee = Int32Array.from(callee);
+  const outSite = Int32Array.from(site);
+  callee.length = site.length = 0;
+  const inStart = new Int32Array(n + 1);
+  for (let f = 0; f < n; f++) inStart[f + 1] = inStart[f] + inCount[f + 1];
+  const fill = inStart.slice(0, n);
+  const inCaller = new Int32Array(outCallee.length);
+  const inSite = new Int32Array(outCallee.length);
+  for (let f = 0; f < n; f++) {
+    for (let i = outStart[f]; i < outStart[f + 1]; i++) {
+      const k = fill[outCallee[i]]++;
+      inCaller[k] = f;
+      inSite[k] = outSite[i];
+    }
+  }
+  const { sccStart, sccNodes, sccOf } = stronglyConnected(n, outStart, outCallee);
+  return { files, functions, outStart, outCallee, outSite, inStart, inCaller, inSite, unresolved, sccStart, sccNodes, sccOf, siteBase };
+}
+
+/**
+ * Drops the call sites no definition in `files` resolves (most of them: macros-like helpers of headers not in the
+ * run, library functions), before the program is built: a whole tree's call sites are most of its facts. Returns
+ * the files with pruned facts (everything else shared) and the dropped names with their counts.
+ */
+export function pruneUnresolvedCalls(files: readonly ProgramFileInput[]): { files: ProgramFileInput[]; unresolved: Map<string, number> } {
+  const sym = symbolsOf(files);
+  const unresolved = new Map<string, number>();
+  const out = files.map((f, fi) => ({
+    ...f,
+    facts: {
+      ...f.facts,
+      functions: f.facts.functions.map((fn) => {
+        if (fn.callSites.every((cs) => resolve(sym, fi, cs.callee))) return fn;
+        const kept = fn.callSites.filter((cs) => {
+          if (resolve(sym, fi, cs.callee)) return true;
+          unresolved.set(cs.callee, (unresolved.get(cs.callee) ?? 0) + 1);
+          return false;
+        });
+        return { ...fn, callSites: kept.length ? kept : NONE as unknown as CallSite[] };
+      }),
+    },
+  }));
+  return { files: out, unresolved };
 }
 
 /** Tarjan's algorithm without recursion (kernel call chains are deep); components come out callees first. */
-function stronglyConnected(n: number, out: CallEdge[][]): { sccs: FunctionId[][]; sccOf: Int32Array } {
+function stronglyConnected(n: number, outStart: Int32Array, outCallee: Int32Array): { sccStart: Int32Array; sccNodes: Int32Array; sccOf: Int32Array } {
   const index = new Int32Array(n).fill(-1);
   const low = new Int32Array(n);
   const onStack = new Uint8Array(n);
   const sccOf = new Int32Array(n).fill(-1);
   const stack: number[] = [];
-  const sccs: FunctionId[][] = [];
+  const starts: number[] = [0];
+  const sccNodes = new Int32Array(n);
+  let placed = 0;
   const work: number[] = [];
   const edge: number[] = [];
   let counter = 0;
@@ -120,7 +272,7 @@ function stronglyConnected(n: number, out: CallEdge[][]): { sccs: FunctionId[][]
     stack.push(v);
     onStack[v] = 1;
     work.push(v);
-    edge.push(0);
+    edge.push(outStart[v]);
   };
   for (let s = 0; s < n; s++) {
     if (index[s] !== -1) continue;
@@ -129,9 +281,9 @@ function stronglyConnected(n: number, out: CallEdge[][]): { sccs: FunctionId[][]
       const top = work.length - 1;
       const v = work[top];
       const i = edge[top];
-      if (i < out[v].length) {
+      if (i < outStart[v + 1]) {
         edge[top] = i + 1;
-        const w = out[v][i].callee;
+        const w = outCallee[i];
         if (index[w] === -1) enter(w);
         else if (onStack[w] && index[w] < low[v]) low[v] = index[w];
         continue;
@@ -139,15 +291,16 @@ function stronglyConnected(n: number, out: CallEdge[][]): { sccs: FunctionId[][]
       work.pop();
       edge.pop();
       if (low[v] === index[v]) {
-        const comp: number[] = [];
-        let w: number;
-        do {
-          w = stack.pop()!;
+        // The component is the stack above v, in discovery order.
+        const from = stack.lastIndexOf(v);
+        for (let k = from; k < stack.length; k++) {
+          const w = stack[k];
           onStack[w] = 0;
-          sccOf[w] = sccs.length;
-          comp.push(w);
-        } while (w !== v);
-        sccs.push(comp.reverse());
+          sccOf[w] = starts.length - 1;
+          sccNodes[placed++] = w;
+        }
+        stack.length = from;
+        starts.push(placed);
       }
       if (work.length) {
         const u = work[work.length - 1];
@@ -155,7 +308,7 @@ function stronglyConnected(n: number, out: CallEdge[][]): { sccs: FunctionId[][]
       }
     }
   }
-  return { sccs, sccOf };
+  return { sccStart: Int32Array.from(starts), sccNodes, sccOf };
 }
 
 // ---------------------------------------------------------------------------------------------------------------
@@ -194,6 +347,8 @@ export interface CallingContext {
   elided?: number;
   /** distinct call sites that call this function in this context (0: the function's own frame, no known caller) */
   callers: number;
+  /** those call sites, as program-wide numbers (Program.siteBase[caller] + index in the caller's callSites) */
+  callSites: readonly number[];
 }
 
 export interface ContextOptions {
@@ -205,8 +360,12 @@ export interface ContextOptions {
   maxRounds?: number;
 }
 
-/** Contexts per function, plus the functions whose contexts were cut at maxContextsPerFunction. */
+/**
+ * Contexts per function. Beyond maxContextsPerFunction, contexts that differ only in held locks are merged first
+ * (keeping the locks all of them hold: `coarsened`), then the least frequent are dropped (`capped`).
+ */
 export interface Contexts extends Map<FunctionId, CallingContext[]> {
+  coarsened: Set<FunctionId>;
   capped: Set<FunctionId>;
   /** recursive SCCs that had not converged after maxRounds (their contexts are then a bounded approximation) */
   unconverged: number;
@@ -216,7 +375,9 @@ export const DEFAULT_CONTEXT_OPTIONS: ContextOptions = { maxContextsPerFunction:
 
 const ALL = 0x7fffffff;
 const MAX_VALUES = 8;
-const EMPTY: CallingContext = Object.freeze({ held: [], scopes: [], atomic: false, gfpParams: {}, chain: [], callers: 0 }) as CallingContext;
+const NONE: readonly never[] = Object.freeze([]);
+const NO_PARAMS: Record<string, GfpVal[]> = Object.freeze({}) as Record<string, GfpVal[]>;
+const EMPTY: CallingContext = Object.freeze({ held: [], scopes: [], atomic: false, gfpParams: {}, chain: [], callers: 0, callSites: [] }) as CallingContext;
 
 const valKey = (v: GfpVal) => (v.sym === undefined ? `#${v.set}` : `${v.sym}/${v.set}/${v.clear & ALL}`);
 
@@ -248,10 +409,23 @@ function flagsOf(scopes: readonly ScopeFrame[], into: PfFlag[] = []): PfFlag[] {
 
 /** What makes two contexts the same: held lock classes, scope flags, atomic, gfp parameter values. */
 export function contextKey(c: CallingContext): string {
-  const held = [...new Set(c.held.map((h) => (h.read ? `${h.cls}(r)` : h.cls)))].sort().join(',');
-  const flags = flagsOf(c.scopes).sort().join(',');
-  const gfp = Object.keys(c.gfpParams).sort().map((k) => `${k}=${c.gfpParams[k].map(valKey).sort().join('/')}`).join(',');
-  return `${held}|${flags}|${c.atomic ? 1 : 0}|${gfp}`;
+  return `${baseKey(c.held, c.scopes, c.atomic)}|${gfpKey(c.gfpParams)}`;
+}
+
+/** The key without the gfp values: held lock classes, scope flags, atomic. */
+function baseKey(held: readonly HeldLock[], scopes: readonly ScopeFrame[], atomic: boolean): string {
+  const classes = held.length ? [...new Set(held.map((h) => (h.read ? `${h.cls}(r)` : h.cls)))].sort().join(',') : '';
+  return `${classes}|${flagsOf(scopes).sort().join(',')}|${atomic ? 1 : 0}`;
+}
+
+function gfpKey(params: Record<string, GfpVal[]>): string {
+  if (params === NO_PARAMS) return '';
+  return Object.keys(params).sort().map((k) => `${k}=${params[k].map(valKey).sort().join('/')}`).join(',');
+}
+
+/** The part of a context that can change a mask or atomicity: scope flags, atomic, gfp parameter values. */
+function maskKey(scopes: readonly ScopeFrame[], atomic: boolean, params: Record<string, GfpVal[]>): string {
+  return `${flagsOf(scopes).sort().join(',')}|${atomic ? 1 : 0}|${gfpKey(params)}`;
 }
 
 const isEmptyContext = (c: CallingContext) => c.held.length === 0 && c.scopes.length === 0 && !c.atomic && Object.keys(c.gfpParams).length === 0;
@@ -293,101 +467,174 @@ function annotator(): Annotator {
   };
 }
 
-/** The context of `callee` at one path of a call site in `caller`, when `caller` runs in context `cc`. */
-function compose(program: Program, caller: ProgramFunction, cc: CallingContext, site: CallSite, path: PathFacts,
-  callee: ProgramFunction, opts: ContextOptions, ann: Annotator): CallingContext {
-  const file = program.files[caller.file].path;
-  const name = caller.facts.name;
-  let held = cc.held;
-  for (const h of path.held) {
-    if (held.some((x) => x.cls === h.cls)) continue;
-    if (held === cc.held) held = [...held];
-    held.push(ann.lock(h, file, name));
-  }
-  let scopes = cc.scopes;
-  for (const s of path.scopes) {
-    // A recursion that opens a scope again adds nothing new: one frame per family and flags keeps contexts finite.
-    if (scopes.some((x) => x.family === s.family && x.flags.join() === s.flags.join())) continue;
-    if (scopes === cc.scopes) scopes = [...scopes];
-    scopes.push(ann.scope(s, file, name));
-  }
-  const gfpParams: Record<string, GfpVal[]> = {};
-  for (const p of callee.facts.gfpParams) {
-    const arg = site.gfpArgs.find((a) => a.index === p.index);
-    if (!arg) continue;
-    const vals: GfpVal[] = [];
-    for (const v of arg.values) for (const w of substitute(v, caller.facts, cc.gfpParams)) pushVal(vals, w);
-    if (vals.length && !vals.every(isPlainParam)) gfpParams[p.name] = vals;
-  }
-  const link = ann.link(file, name, site, callee.facts.name);
-  const ctx: CallingContext = { held, scopes, atomic: cc.atomic || path.atomic, gfpParams, chain: [], callers: 1 };
-  const t = isEmptyContext(cc) ? { chain: [link], elided: 0 } : trimChain([...cc.chain, link], opts.maxChainDepth, cc.elided ?? 0);
-  ctx.chain = t.chain;
-  if (t.elided) ctx.elided = t.elided;
-  return ctx;
+/** The held locks, scopes and atomicity of a callee at one path of a call site, when the caller runs in `cc`. */
+interface Composed {
+  held: ContextLock[];
+  scopes: ContextScope[];
+  atomic: boolean;
+  base: string;
+}
+
+/** A candidate context of a callee: what it is, and the call that gives it (its chain is built only if kept). */
+interface Candidate {
+  key: string;
+  part: Composed;
+  gfpParams: Record<string, GfpVal[]>;
+  /** the caller's context and the call; undefined for the empty context of a root */
+  from?: { cc: CallingContext; caller: ProgramFunction; site: CallSite };
+  chainLen: number;
+  sites: Set<number>;
 }
 
 /**
  * Calling contexts, top-down: callers before callees, recursive SCCs iterated to a bounded fixpoint. A function
  * with no caller in the program (a root, or reached only through pointers we do not see yet) has the empty context;
  * so does every function of a recursive SCC that nothing outside calls.
+ *
+ * The context of a callee at a call = the caller's context composed with the path facts at the call (held locks and
+ * scopes appended, atomic if either is) and the gfp arguments with the caller's own gfp parameters replaced by the
+ * values of the caller's context. Equal contexts are merged, counting their distinct call sites.
  */
 export function contexts(program: Program, options: Partial<ContextOptions> = {}): Contexts {
   const opts: ContextOptions = { ...DEFAULT_CONTEXT_OPTIONS, ...options };
   const result = new Map<FunctionId, CallingContext[]>() as Contexts;
+  result.coarsened = new Set();
   result.capped = new Set();
   result.unconverged = 0;
   const ann = annotator();
   const { functions, sccOf } = program;
+  // Every context of a function is composed with the same few paths for each of its callees: once per pair.
+  const keys = new WeakMap<CallingContext, { base: string; key: string }>();
+  const emptyBase = baseKey([], [], false);
+  keys.set(EMPTY, { base: emptyBase, key: `${emptyBase}|` });
+  const composed = new WeakMap<CallingContext, Map<PathFacts, Composed>>();
+  const compose = (caller: ProgramFunction, cc: CallingContext, path: PathFacts): Composed => {
+    let m = composed.get(cc);
+    if (!m) composed.set(cc, (m = new Map()));
+    let c = m.get(path);
+    if (c) return c;
+    const file = program.files[caller.file].path;
+    const name = caller.facts.name;
+    // New arrays only when the path adds something, and of exact size (contexts are many).
+    let held = cc.held;
+    for (const h of path.held) if (!held.some((x) => x.cls === h.cls)) held = held.concat(ann.lock(h, file, name));
+    let scopes = cc.scopes;
+    for (const s of path.scopes) {
+      // A recursion that opens a scope again adds nothing new: one frame per family and flags keeps contexts finite.
+      if (!scopes.some((x) => x.family === s.family && x.flags.join() === s.flags.join())) scopes = scopes.concat(ann.scope(s, file, name));
+    }
+    const atomic = cc.atomic || path.atomic;
+    const same = held === cc.held && scopes === cc.scopes && atomic === cc.atomic;
+    c = { held, scopes, atomic, base: same ? keys.get(cc)!.base : baseKey(held, scopes, atomic) };
+    m.set(path, c);
+    return c;
+  };
+  const bind = (caller: ProgramFunction, cc: CallingContext, site: CallSite, callee: ProgramFunction): Record<string, GfpVal[]> => {
+    let params = NO_PARAMS;
+    for (const p of callee.facts.gfpParams) {
+      const arg = site.gfpArgs.find((a) => a.index === p.index);
+      if (!arg) continue;
+      const vals: GfpVal[] = [];
+      for (const v of arg.values) for (const w of substitute(v, caller.facts, cc.gfpParams)) pushVal(vals, w);
+      if (vals.length && !vals.every(isPlainParam)) {
+        if (params === NO_PARAMS) params = {};
+        params[p.name] = vals;
+      }
+    }
+    return params;
+  };
+  const materialise = (c: Candidate, callee: ProgramFunction): CallingContext => {
+    let chain: ChainLink[] = NONE as unknown as ChainLink[];
+    let elided = 0;
+    if (c.from) {
+      const { cc, caller, site } = c.from;
+      const link = ann.link(program.files[caller.file].path, caller.facts.name, site, callee.facts.name);
+      if (isEmptyContext(cc)) chain = [link];
+      else ({ chain, elided } = trimChain([...cc.chain, link], opts.maxChainDepth, cc.elided ?? 0));
+    }
+    const ctx: CallingContext = {
+      held: c.part.held, scopes: c.part.scopes, atomic: c.part.atomic, gfpParams: c.gfpParams, chain,
+      callers: c.sites.size, callSites: c.sites.size ? [...c.sites].sort((a, b) => a - b) : NONE,
+    };
+    if (elided) ctx.elided = elided;
+    keys.set(ctx, { base: c.part.base, key: c.key });
+    return ctx;
+  };
 
   const computeOne = (f: FunctionId, seed: boolean): CallingContext[] => {
-    const merged = new Map<string, { ctx: CallingContext; sites: Set<number> }>();
-    const add = (c: CallingContext, siteId: number) => {
-      const k = contextKey(c);
-      const m = merged.get(k);
-      if (!m) {
-        merged.set(k, { ctx: c, sites: new Set(siteId < 0 ? [] : [siteId]) });
-        return;
-      }
-      if (siteId >= 0) m.sites.add(siteId);
-      if (c.chain.length < m.ctx.chain.length) m.ctx = { ...c, callers: m.ctx.callers };
-    };
-    if (seed) add(EMPTY, -1);
+    const merged = new Map<string, Candidate>();
     const callee = functions[f];
-    for (const e of program.in[f]) {
-      const callerCtxs = result.get(e.caller);
+    if (seed) merged.set(keys.get(EMPTY)!.key, { key: keys.get(EMPTY)!.key, part: { held: [], scopes: [], atomic: false, base: emptyBase }, gfpParams: NO_PARAMS, chainLen: 0, sites: new Set() });
+    for (let i = program.inStart[f]; i < program.inStart[f + 1]; i++) {
+      const from = program.inCaller[i];
+      const callerCtxs = result.get(from);
       if (!callerCtxs) continue;
-      const caller = functions[e.caller];
-      const site = caller.facts.callSites[e.site];
-      const siteId = program.siteBase[e.caller] + e.site;
-      for (const cc of callerCtxs) for (const p of site.paths) add(compose(program, caller, cc, site, p, callee, opts, ann), siteId);
+      const caller = functions[from];
+      const site = caller.facts.callSites[program.inSite[i]];
+      const siteId = program.siteBase[from] + program.inSite[i];
+      for (const cc of callerCtxs) {
+        const gfpParams = callee.facts.gfpParams.length ? bind(caller, cc, site, callee) : NO_PARAMS;
+        const gk = gfpKey(gfpParams);
+        const chainLen = isEmptyContext(cc) ? 1 : Math.min(cc.chain.length + 1, opts.maxChainDepth);
+        for (const p of site.paths) {
+          const part = compose(caller, cc, p);
+          const key = `${part.base}|${gk}`;
+          const have = merged.get(key);
+          if (!have) merged.set(key, { key, part, gfpParams, from: { cc, caller, site }, chainLen, sites: new Set([siteId]) });
+          else {
+            have.sites.add(siteId);
+            if (chainLen < have.chainLen) Object.assign(have, { part, from: { cc, caller, site }, chainLen });
+          }
+        }
+      }
     }
-    const list = [...merged.entries()].map(([k, m]) => ({ k, ctx: { ...m.ctx, callers: m.sites.size } }));
-    list.sort((a, b) => b.ctx.callers - a.ctx.callers || (a.k < b.k ? -1 : a.k > b.k ? 1 : 0));
+    let list = [...merged.values()];
+    if (list.length > opts.maxContextsPerFunction) {
+      // Locks matter less than masks: merge the contexts that differ only in held locks, keeping the common ones.
+      result.coarsened.add(f);
+      const coarse = new Map<string, Candidate>();
+      for (const x of list) {
+        const k = maskKey(x.part.scopes, x.part.atomic, x.gfpParams);
+        const have = coarse.get(k);
+        if (!have) {
+          coarse.set(k, { ...x, sites: new Set(x.sites) });
+          continue;
+        }
+        for (const id of x.sites) have.sites.add(id);
+        const rep = x.chainLen < have.chainLen ? x : have;
+        const held = have.part.held.filter((h) => x.part.held.some((o) => o.cls === h.cls));
+        const part = { ...rep.part, held, base: baseKey(held, rep.part.scopes, rep.part.atomic) };
+        Object.assign(have, { part, from: rep.from, chainLen: rep.chainLen, key: `${part.base}|${gfpKey(have.gfpParams)}` });
+      }
+      list = [...coarse.values()];
+    }
+    list.sort((a, b) => b.sites.size - a.sites.size || (a.key < b.key ? -1 : a.key > b.key ? 1 : 0));
     if (list.length > opts.maxContextsPerFunction) {
       result.capped.add(f);
       list.length = opts.maxContextsPerFunction;
     }
-    return list.map((x) => x.ctx);
+    return list.map((c) => materialise(c, callee));
   };
-  const signature = (cs: CallingContext[]) => cs.map((c) => `${contextKey(c)}#${c.callers}`).join(';');
+  const signature = (cs: CallingContext[]) => cs.map((c) => `${keys.get(c)!.key}#${c.callers}`).join(';');
 
-  for (let i = program.sccs.length - 1; i >= 0; i--) {
-    const scc = program.sccs[i];
-    const external = (f: FunctionId) => program.in[f].some((e) => sccOf[e.caller] !== i);
-    const sccHasEntry = scc.some(external);
-    const seeded = (f: FunctionId) => !sccHasEntry || (program.in[f].length === 0);
-    const recursive = scc.length > 1 || program.out[scc[0]].some((e) => e.callee === scc[0]);
-    if (!recursive) {
-      result.set(scc[0], computeOne(scc[0], program.in[scc[0]].length === 0));
+  const hasCallers = (f: FunctionId) => program.inStart[f + 1] > program.inStart[f];
+  for (let i = sccCount(program) - 1; i >= 0; i--) {
+    const scc = sccMembers(program, i);
+    if (!isRecursive(program, scc)) {
+      result.set(scc[0], computeOne(scc[0], !hasCallers(scc[0])));
       continue;
     }
+    const external = (f: FunctionId) => {
+      for (let k = program.inStart[f]; k < program.inStart[f + 1]; k++) if (sccOf[program.inCaller[k]] !== i) return true;
+      return false;
+    };
+    const seeded = !scc.some(external);
     let converged = false;
     for (let round = 0; round < (opts.maxRounds ?? 8) && !converged; round++) {
       converged = true;
       for (const f of scc) {
         const before = result.get(f);
-        const now = computeOne(f, seeded(f));
+        const now = computeOne(f, seeded);
         if (!before || signature(before) !== signature(now)) converged = false;
         result.set(f, now);
       }
@@ -433,7 +680,7 @@ export function siteContexts(program: Program, ctxs: Contexts, model: GfpModel):
 }
 
 function siteInContexts(fn: FunctionFacts, site: AllocSite, cs: CallingContext[], model: GfpModel): SiteContext[] {
-  const groups = new Map<string, SiteContext & { from: Set<number> }>();
+  const groups = new Map<string, SiteContext & { from: Set<number>; sites: Set<number> }>();
   cs.forEach((c, ci) => {
     const cflags = flagsOf(c.scopes);
     for (const p of site.paths) {
@@ -443,13 +690,14 @@ function siteInContexts(fn: FunctionFacts, site: AllocSite, cs: CallingContext[]
         const effective = renderVal(value, model);
         let g = groups.get(effective);
         if (!g) {
-          g = { effective, value, callers: 0, chain: c.chain, held: [], scopes: [], atomic: false, from: new Set() };
+          g = { effective, value, callers: 0, chain: c.chain, held: [], scopes: [], atomic: false, from: new Set(), sites: new Set() };
           if (c.elided) g.elided = c.elided;
           groups.set(effective, g);
         }
         if (!g.from.has(ci)) {
           g.from.add(ci);
-          g.callers += c.callers;
+          for (const id of c.callSites) g.sites.add(id);
+          g.callers = g.sites.size;
           for (const h of c.held) if (!g.held.some((x) => x.cls === h.cls)) g.held.push(h);
           for (const s of c.scopes) if (!g.scopes.includes(s)) g.scopes.push(s);
         }
@@ -459,7 +707,7 @@ function siteInContexts(fn: FunctionFacts, site: AllocSite, cs: CallingContext[]
   });
   return [...groups.values()]
     .sort((a, b) => b.callers - a.callers || a.effective.localeCompare(b.effective))
-    .map(({ from: _f, ...g }) => g);
+    .map(({ from: _f, sites: _s, ...g }) => g);
 }
 
 // ---------------------------------------------------------------------------------------------------------------
@@ -526,7 +774,7 @@ export function sleepSummaries(program: Program, model: GfpModel): SleepSummary[
     if (!s) owns.set(f.id, (s = own(f)));
     const next: SleepSummary = { maySleep: 'no', witness: s.witness, params: { ...s.params } };
     const file = fileOf(f);
-    for (const e of program.out[f.id]) {
+    for (const e of callsFrom(program, f.id)) {
       const cs = f.facts.callSites[e.site];
       if (!cs.paths.some((p) => !p.atomic)) continue;
       const g = sums[e.callee];
@@ -554,9 +802,9 @@ export function sleepSummaries(program: Program, model: GfpModel): SleepSummary[
     return changed;
   };
 
-  for (const scc of program.sccs) {
-    const recursive = scc.length > 1 || program.out[scc[0]].some((e) => e.callee === scc[0]);
-    if (!recursive) {
+  for (let i = 0; i < sccCount(program); i++) {
+    const scc = sccMembers(program, i);
+    if (!isRecursive(program, scc)) {
       update(program.functions[scc[0]]);
       continue;
     }
@@ -622,7 +870,7 @@ export function crossSleepInAtomic(program: Program, ctxs: Contexts, model: GfpM
       });
     };
     const byCallSite = new Map<number, CallEdge[]>();
-    for (const e of program.out[f.id]) push(byCallSite, e.site, e);
+    for (const e of callsFrom(program, f.id)) push(byCallSite, e.site, e);
     for (const [siteIdx, edges] of byCallSite) {
       const cs = f.facts.callSites[siteIdx];
       const bad = cs.paths.filter((p) => p.atomic);
@@ -703,7 +951,6 @@ function count(paths: PathFacts[]): number {
 // Keeping the facts of a whole tree
 
 const NO_PATH: readonly PathFacts[] = Object.freeze([Object.freeze({ count: 1, held: Object.freeze([]) as unknown as HeldLock[], scopes: Object.freeze([]) as unknown as ScopeFrame[], atomic: false })]);
-const NONE: readonly never[] = Object.freeze([]);
 
 /**
  * The facts the whole-program pass needs, in less memory: call sites reached in the empty state share one path
@@ -717,25 +964,66 @@ export function compactFacts(facts: FileFacts, names: Map<string, string> = new 
     names.set(n, n);
     return n;
   };
+  const shared = <T>(xs: T[]): T[] => (xs.length ? xs : NONE as unknown as T[]);
   return {
     problems: NONE as unknown as string[],
-    functions: facts.functions.map((fn) => ({
+    functions: facts.functions.map((fn) => {
+      const paths = pathInterner();
+      return {
       ...fn,
       name: intern(fn.name),
-      calls: fn.calls.some((c) => c.kind !== 'sleep') ? fn.calls.filter((c) => c.kind === 'sleep') : fn.calls,
-      callSites: fn.callSites.map((cs) => ({
-        callee: intern(cs.callee),
-        span: cs.span,
-        paths: cs.paths.length === 1 && isEmptyPath(cs.paths[0]) ? NO_PATH as PathFacts[] : cs.paths,
-        gfpArgs: cs.gfpArgs.length ? cs.gfpArgs : NONE as unknown as CallSite['gfpArgs'],
-      })),
-      findings: fn.findings.some((f) => f.code !== 'sleep-in-atomic') ? fn.findings.filter((f) => f.code === 'sleep-in-atomic') : fn.findings,
+      sites: shared(fn.sites),
+      gfpParams: shared(fn.gfpParams),
+      calls: shared(fn.calls.some((c) => c.kind !== 'sleep') ? fn.calls.filter((c) => c.kind === 'sleep') : fn.calls),
+      callSites: shared(fn.callSites.map((cs) => new CompactCallSite(
+        intern(cs.callee), cs.span.start, cs.span.end,
+        cs.paths.length === 1 && isEmptyPath(cs.paths[0]) ? NO_PATH as PathFacts[] : paths(cs.paths),
+        cs.gfpArgs.length ? cs.gfpArgs : NONE as unknown as CallSite['gfpArgs'],
+      ))),
+      findings: shared(fn.findings.some((f) => f.code !== 'sleep-in-atomic') ? fn.findings.filter((f) => f.code === 'sleep-in-atomic') : fn.findings),
       problems: NONE as unknown as Span[],
-    })),
+      };
+    }),
   };
 }
 
+/**
+ * The call sites of one function mostly share their states (every call under the same lock): one object per
+ * distinct lock, scope, path and list of paths.
+ */
+function pathInterner(): (ps: PathFacts[]) => PathFacts[] {
+  const objs = new Map<string, unknown>();
+  const one = <T>(key: string, make: () => T): T => {
+    let o = objs.get(key) as T | undefined;
+    if (o === undefined) objs.set(key, (o = make()));
+    return o;
+  };
+  const lockKey = (h: HeldLock) => `L${h.cls}|${h.site.start}|${h.api}|${h.read ? 1 : 0}${h.guard ? 'g' : ''}`;
+  const scopeKey = (f: ScopeFrame) => `S${f.family}|${f.site.start}|${f.api}|${f.cookie ?? ''}|${f.storage}`;
+  const pathKey = (p: PathFacts) => `P${p.count}|${p.atomic ? 1 : 0}|${p.held.map(lockKey).join(';')}|${p.scopes.map(scopeKey).join(';')}`;
+  return (ps) => one(`A${ps.map(pathKey).join('#')}`, () => ps.map((p) => one(pathKey(p), () => ({
+    count: p.count, atomic: p.atomic,
+    held: p.held.length ? one(`H${p.held.map(lockKey).join(';')}`, () => p.held.map((h) => one(lockKey(h), () => h))) : NONE as unknown as HeldLock[],
+    scopes: p.scopes.length ? one(`F${p.scopes.map(scopeKey).join(';')}`, () => p.scopes.map((f) => one(scopeKey(f), () => f))) : NONE as unknown as ScopeFrame[],
+  }))));
+}
+
 const isEmptyPath = (p: PathFacts) => p.held.length === 0 && p.scopes.length === 0 && !p.atomic;
+
+/** A CallSite in a third of the memory: the span kept as two numbers (there are millions of call sites). */
+class CompactCallSite implements CallSite {
+  constructor(
+    readonly callee: string,
+    private readonly start: number,
+    private readonly end: number,
+    readonly paths: PathFacts[],
+    readonly gfpArgs: CallSite['gfpArgs'],
+  ) {}
+
+  get span(): Span {
+    return { start: this.start, end: this.end };
+  }
+}
 
 // ---------------------------------------------------------------------------------------------------------------
 // Lines without texts: the CLI keeps these arrays instead of whole files.
