@@ -3,20 +3,10 @@ import assert from 'node:assert/strict';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
-import { after, test } from 'node:test';
+import { test } from 'node:test';
+import { tempDir } from '../harness/tmp';
 import { findKernelRoot, readKernelVersion, resolveKernelVersion } from '../../server/src/io/kernelTree';
 import { tableFor } from '../../server/src/model/gfp';
-
-const tempDirs: string[] = [];
-/** A temporary directory removed when the file's tests end. */
-function tempDir(prefix: string): string {
-  const d = fs.mkdtempSync(prefix);
-  tempDirs.push(d);
-  return d;
-}
-after(() => {
-  for (const d of tempDirs) fs.rmSync(d, { recursive: true, force: true });
-});
 
 function fakeTree(version: string, patch: string, sub: string): string {
   const dir = tempDir(path.join(os.tmpdir(), 'rl-tree-'));

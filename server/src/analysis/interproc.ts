@@ -7,6 +7,7 @@
 // kernel: contexts per function (the most frequent are kept), chain length, fixpoint rounds inside recursive SCCs.
 // Not here yet (later slices of #3): lock and scope effects of wrapper functions derived from their code, calls
 // through function pointers and ops tables.
+import { lineStartsOf, positionAt } from './lines';
 import type { GfpModel } from '../model/gfp';
 import type { PfFlag } from '../model/kb/types';
 import type { AllocSite, CallSite, FileFacts, Finding, FunctionFacts, HeldLock, PathFacts, ScopeFrame, Span } from './facts';
@@ -1028,27 +1029,7 @@ class CompactCallSite implements CallSite {
 // ---------------------------------------------------------------------------------------------------------------
 // Lines without texts: the CLI keeps these arrays instead of whole files.
 
-/** Offsets at which lines start. */
-export function lineStartsOf(text: string): Uint32Array {
-  let n = 1;
-  for (let i = text.indexOf('\n'); i >= 0; i = text.indexOf('\n', i + 1)) n++;
-  const out = new Uint32Array(n);
-  let k = 1;
-  for (let i = text.indexOf('\n'); i >= 0; i = text.indexOf('\n', i + 1)) out[k++] = i + 1;
-  return out;
-}
-
-/** 1-based line and column of an offset, given the line starts. */
-export function positionAt(starts: ArrayLike<number>, offset: number): { line: number; column: number } {
-  let lo = 0;
-  let hi = starts.length - 1;
-  while (lo < hi) {
-    const mid = (lo + hi + 1) >> 1;
-    if (starts[mid] <= offset) lo = mid;
-    else hi = mid - 1;
-  }
-  return { line: lo + 1, column: offset - starts[lo] + 1 };
-}
+export { lineStartsOf, positionAt };
 
 const fileIndexCache = new WeakMap<Program, Map<string, number>>();
 

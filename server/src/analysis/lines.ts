@@ -1,14 +1,18 @@
-// 1-based line numbers for messages ("memalloc_nofs_save() at line 12"), cached per file object.
-const cache = new WeakMap<object, number[]>();
+// Line numbers for messages and output: line starts of a text, and 1-based line/column of an offset.
+// The one place that turns offsets into lines (the CLI keeps only line starts of files it no longer holds).
 
-export function lineOf(file: { text: string }, offset: number): number {
-  let starts = cache.get(file);
-  if (!starts) {
-    starts = [0];
-    const t = file.text;
-    for (let i = t.indexOf('\n'); i >= 0; i = t.indexOf('\n', i + 1)) starts.push(i + 1);
-    cache.set(file, starts);
-  }
+/** Offsets at which the lines of `text` start. */
+export function lineStartsOf(text: string): Uint32Array {
+  let n = 1;
+  for (let i = text.indexOf('\n'); i >= 0; i = text.indexOf('\n', i + 1)) n++;
+  const out = new Uint32Array(n);
+  let k = 1;
+  for (let i = text.indexOf('\n'); i >= 0; i = text.indexOf('\n', i + 1)) out[k++] = i + 1;
+  return out;
+}
+
+/** 1-based line and column (UTF-16 code units) of an offset, given the line starts. */
+export function positionAt(starts: ArrayLike<number>, offset: number): { line: number; column: number } {
   let lo = 0;
   let hi = starts.length - 1;
   while (lo < hi) {
@@ -16,12 +20,23 @@ export function lineOf(file: { text: string }, offset: number): number {
     if (starts[mid] <= offset) lo = mid;
     else hi = mid - 1;
   }
-  return lo + 1;
+  return { line: lo + 1, column: offset - starts[lo] + 1 };
+}
+
+const cache = new WeakMap<object, Uint32Array>();
+
+function startsOf(file: { text: string }): Uint32Array {
+  let starts = cache.get(file);
+  if (!starts) cache.set(file, (starts = lineStartsOf(file.text)));
+  return starts;
+}
+
+/** 1-based line of an offset ("memalloc_nofs_save() at line 12"), line starts cached per file object. */
+export function lineOf(file: { text: string }, offset: number): number {
+  return positionAt(startsOf(file), offset).line;
 }
 
 /** 1-based line and column (UTF-16 code units) of an offset. */
 export function positionOf(file: { text: string }, offset: number): { line: number; column: number } {
-  const line = lineOf(file, offset);
-  const starts = cache.get(file)!;
-  return { line, column: offset - starts[line - 1] + 1 };
+  return positionAt(startsOf(file), offset);
 }
