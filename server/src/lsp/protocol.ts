@@ -1,7 +1,9 @@
 // Custom `reclaimLens/*` protocol shared by the server and the client.
-// Imports only vscode-languageserver-protocol so the client bundle can reuse it.
+// Imports only vscode-languageserver-protocol at run time so the client bundle can reuse it; the simulator's JSON
+// shapes come in as types only (erased from the bundle).
 // Documented in docs/lsp-extensions.md (a test checks the hash recorded there).
 import { NotificationType, RequestType, type Range } from 'vscode-languageserver-protocol';
+import type { JsonReport, JsonStep } from '../simulate/report';
 
 /** Server → client: the analysis state, shown in the language status item. */
 export interface StatusParams {
@@ -37,56 +39,23 @@ export interface SimLocation {
   uri?: string;
 }
 
-/** One entry of a simulated trace: an executed step, or (`blocked: true`) the step an unfinished thread is stuck on. */
-export interface SimStepInfo {
-  /** 1-based position in the trace; blocked entries follow the executed steps. */
-  index: number;
-  thread: string;
-  threadIndex: number;
-  /** lock, rlock, trylock, unlock, alloc, reclaim, fault, wait, signal, … */
-  action: string;
-  resource?: string;
-  mask?: string;
-  /** The reclaim callback or fault handler an alloc / reclaim / fault step entered. */
-  callback?: string;
-  /** Callbacks / handlers the step runs inside, outermost first. */
-  context: string[];
+/**
+ * One entry of a simulated trace: the simulator's JSON step (server/src/simulate/report.ts, `JsonStep`: an executed
+ * step, or with `blocked: true` the step an unfinished thread is stuck on), with its location resolved to a `uri`
+ * when the server found the file, and where the step is written in the model text.
+ */
+export interface SimStepInfo extends Omit<JsonStep, 'location'> {
   location?: SimLocation;
-  note?: string;
-  /** lockdep-style: `lock(&a)`, `alloc(GFP_KERNEL)`. */
-  label: string;
-  /** What happened: entered, bailed out, queued, blocked because … */
-  detail: string;
-  /** What the step's thread holds afterwards; shared holds are suffixed (` (read)`, ` (handle)`, …). */
-  holdsAfter: string[];
-  blocked?: boolean;
-  /** A trylock that failed and bailed out. */
-  failed?: boolean;
-  /** `queued` or `begin`: the first phase of a two-phase step. */
-  phase?: string;
-  /** Where the step is written in the model text. */
   modelRange: Range;
 }
 
-/** The result of `reclaimLens/simulate`: the JSON report of `reclaim-lens simulate --format json`, plus text. */
-export interface SimulateResult {
-  verdict: 'deadlock' | 'no-deadlock' | 'limit';
-  /** For a deadlock: circular, recursive, stuck or sleep-in-atomic. */
-  kind?: string;
-  /** The model's `model "…"` title. */
-  model?: string;
-  statesExplored: number;
-  /** Whether partial-order reduction was used. */
-  reduced: boolean;
-  /** Executed steps of the shortest trace. */
-  length: number;
-  threads: { name: string; role: string }[];
+/**
+ * The result of `reclaimLens/simulate`: the JSON report of `reclaim-lens simulate --format json` (`JsonReport`),
+ * with resolved locations, plus the lockdep-format text, a one-line summary and the model's warnings.
+ */
+export interface SimulateResult extends Omit<JsonReport, 'steps' | 'links'> {
   steps: SimStepInfo[];
-  /** The wait-for cycle (or, without one, every wait) of the deadlocked state. */
-  cycle: { thread: string; waitsFor: string; heldBy: string | null }[];
-  /** Lock classes of the dependency chain, first = last: `&a --> fs_reclaim --> &b --> &a`. */
-  chain: string[];
-  links: { from: string; to: string; thread: string; via: string; location?: SimLocation; blocked: boolean }[];
+  links: (Omit<JsonReport['links'][number], 'location'> & { location?: SimLocation })[];
   /** The lockdep-format report, or `no deadlock: N states explored`. */
   lockdep: string;
   /** One line: `deadlock in 5 steps`, `no deadlock: 27 states`. */
