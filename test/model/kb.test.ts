@@ -375,3 +375,12 @@ test('an invalid built-in entry throws with file, JSON path and reason', () => {
   assert.throws(() => buildKnowledgeBase(gfp), /gfp-6\.12\.json: .*unknown name __GFP_NOPE/);
   assert.doesNotThrow(() => buildKnowledgeBase(BUILTIN_FILES));
 });
+
+test('mask helpers and sparse lock contexts are data', () => {
+  assert.deepEqual(index.maskHelper('mapping_gfp_constraint'), { name: 'mapping_gfp_constraint', mappingArg: 0, gfpArg: 1, source: 'include/linux/pagemap.h@6.12:344' });
+  assert.deepEqual(index.maskHelper('readahead_gfp_mask')?.adds, ['__GFP_NORETRY', '__GFP_NOWARN']);
+  assert.equal(index.maskHelper('kmalloc'), undefined);
+  assert.equal(index.lockContext('RCU')?.cls, 'rcu_read_lock');
+  assert.equal(index.lockContext('RCU_BH')?.cls, 'rcu_read_lock_bh');
+  assert.equal(kb.maskHelpers.length, 3);
+});

@@ -10,7 +10,7 @@ import { buildCfg, reversePostOrder, type Cfg, type CfgOp } from './cfg';
 import type { AllocSite, CallObservation, CallSite, HeldLock, PathFacts, ScopeFrame, Span } from './facts';
 import { andVal, applyScopeVal, clearBits, evalGfp, known, setBits, symbol, type GfpEnv, type GfpVal } from './gfpValue';
 import type { KbView } from './kbView';
-import { lockClassFromText, lockClassName, type TypeEnv } from './lockClass';
+import { lockClassFromText, lockClassName, type LockContexts, type TypeEnv } from './lockClass';
 
 /**
  * Every identifier the transfer functions react to: knowledge-base names (with 6.12 `_noprof` variants), `guard`,
@@ -326,7 +326,7 @@ export function analyseFunction(fn: FunctionInfo, file: SourceFile, kb: KbView, 
 
   const ctx: WalkCtx = {
     kb, types, gfpLocals, params, run, siteIndex, callIndex, callSiteIndex, opaqueCalls: new Map(), callSiteStates: new Map(), recording: false, callees,
-    relevant: kbRelevant, marks, interesting: new Map(), names: new Map(), args: new Map(), conds: new Map(), correlated, classes: new Map(),
+    lockContexts: (n) => kb.lockContext(n)?.cls, relevant: kbRelevant, marks, interesting: new Map(), names: new Map(), args: new Map(), conds: new Map(), correlated, classes: new Map(),
   };
 
   // Pass over the DAG in reverse post-order; back edges feed new states into loop heads for another pass.
@@ -429,6 +429,7 @@ interface WalkCtx {
   callSiteStates: Map<number, Map<string, PathFacts>>;
   recording: boolean;
   callees: CalleeEffects;
+  lockContexts: LockContexts;
   relevant: (t: string) => boolean;
   /** sorted offsets of what makes a statement matter (see analyseFunction) */
   marks: readonly number[];
@@ -611,7 +612,7 @@ function applyCalleeEffects(s: AState, callee: { params: string[]; effects: Call
       const i = callee.params.indexOf(id);
       return i >= 0 && args[i] ? `(${args[i].text})` : id;
     }).replace(/\(([A-Za-z_]\w*)\)/g, '$1');
-    const cls = lockClassFromText(expr, ctx.types);
+    const cls = lockClassFromText(expr, ctx.types, ctx.lockContexts);
     if (e.op === 'release') {
       const i = lastIndex(s.held, (h) => h.cls === cls);
       if (i >= 0) s = { ...s, held: s.held.filter((_, j) => j !== i) };
@@ -733,13 +734,13 @@ function computeLockClasses(api: LockApiEntry, args: Node[], ctx: WalkCtx): { cl
     const out: { cls: string; read: boolean }[] = [];
     for (const lf of ctx.kb.lockFlags(api.name)) {
       if (new RegExp(`\\b${lf.flag}\\b`).test(flags)) {
-        out.push({ cls: lockClassName(lf.classTemplate, api.lockArg === null ? undefined : args[api.lockArg], ctx.types), read: lf.read });
+        out.push({ cls: lockClassName(lf.classTemplate, api.lockArg === null ? undefined : args[api.lockArg], ctx.types, ctx.lockContexts), read: lf.read });
       }
     }
     if (out.length) return out;
   }
   const arg = api.lockArg === null ? undefined : args[api.lockArg];
-  return [{ cls: lockClassName(api.classTemplate, arg, ctx.types), read: !!api.read }];
+  return [{ cls: lockClassName(api.classTemplate, arg, ctx.types, ctx.lockContexts), read: !!api.read }];
 }
 
 function applyScopeApi(s: AState, op: 'save' | 'restore', api: { name: string; flags: PfFlag[] | 'arg'; family: string; cookieArg?: number }, call: Node, ctx: WalkCtx): AState {
@@ -861,6 +862,7 @@ function gfpEnv(s: AState, ctx: WalkCtx): GfpEnv {
     model: ctx.kb.gfp,
     variable: (name) => s.vars[name],
     isParam: (name) => ctx.params.has(name),
+    maskHelper: (name) => ctx.kb.maskHelper(name),
   };
 }
 

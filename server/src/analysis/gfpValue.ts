@@ -3,7 +3,7 @@
 // these values so that "from caller `gfp` & ~__GFP_FS" stays exact until the calling context is known.
 import type { Node } from 'web-tree-sitter';
 import { REAL_BITS, type GfpModel, type Mask } from '../model/gfp';
-import type { PfFlag } from '../model/kb/types';
+import type { MaskHelperEntry, PfFlag } from '../model/kb/types';
 
 export interface GfpVal {
   /** undefined: the whole value is known and is `set` */
@@ -82,13 +82,9 @@ export interface GfpEnv {
   variable(name: string): GfpVal | undefined;
   /** for parameters that are not (yet) in the state */
   isParam(name: string): boolean;
+  /** knowledge base: helpers that return a mapping-derived mask (mapping_gfp_mask, mapping_gfp_constraint, …) */
+  maskHelper(name: string): MaskHelperEntry | undefined;
 }
-
-const MAPPING_FUNS: Record<string, 'mask' | 'constraint' | 'readahead'> = {
-  mapping_gfp_mask: 'mask',
-  mapping_gfp_constraint: 'constraint',
-  readahead_gfp_mask: 'readahead',
-};
 
 /**
  * Evaluates a gfp expression. Returns several values when the expression is a ternary (each arm), never throws.
@@ -153,16 +149,13 @@ export function evalGfp(node: Node | null, env: GfpEnv, depth = 0): GfpVal[] {
     case 'call_expression': {
       const fn = node.childForFieldName('function')?.text;
       const args = (node.childForFieldName('arguments')?.namedChildren ?? []).filter((c): c is Node => !!c && c.type !== 'comment');
-      const kind = fn ? MAPPING_FUNS[fn] : undefined;
-      if (kind && args[0]) {
-        const base = symbol(`mapping_gfp_mask(${args[0].text})`, 'mapping');
-        if (kind === 'mask') return [base];
-        if (kind === 'readahead') {
-          const extra = (m.lookup('__GFP_NORETRY') ?? 0) | (m.lookup('__GFP_NOWARN') ?? 0);
-          return [setBits(base, extra)];
-        }
-        const g = evalGfp(args[1] ?? null, env, depth + 1);
-        return dedupe(g.map((v) => andVal(base, v)));
+      const helper = fn ? env.maskHelper(fn) : undefined;
+      const mapping = helper ? args[helper.mappingArg] : undefined;
+      if (helper && mapping) {
+        const base = symbol(`mapping_gfp_mask(${mapping.text})`, 'mapping');
+        const adds = (helper.adds ?? []).reduce((acc, b) => acc | (m.lookup(b) ?? 0), 0);
+        const values = helper.gfpArg === undefined ? [base] : evalGfp(args[helper.gfpArg] ?? null, env, depth + 1).map((v) => andVal(base, v));
+        return dedupe(values.map((v) => setBits(v, adds)));
       }
       return [symbol(node.text.replace(/\s+/g, ' '), 'expr')];
     }

@@ -10,10 +10,15 @@ export interface TypeEnv {
   get(name: string): VarDecl | undefined;
 }
 
-export function lockClassName(template: string | undefined, arg: Node | undefined, types: TypeEnv): string {
+/** Sparse context names that are not lock expressions (`RCU` → `rcu_read_lock`): knowledge-base lockContexts. */
+export type LockContexts = (name: string) => string | undefined;
+
+export function lockClassName(template: string | undefined, arg: Node | undefined, types: TypeEnv, contexts: LockContexts): string {
   if (template !== undefined && !template.includes('{0}')) return template;
   if (!arg) return template ? template.replace('{0}', '?') : '?';
   const text = arg.text.replace(/\s+/g, '').replace(/\[[^\]]*\]/g, '');
+  const context = template ? undefined : contexts(text);
+  if (context) return context;
   if (template) {
     // `xa_lock(&root->delayed_nodes)` with `&{0}->xa_lock`: the argument is an address, so the field is `.xa_lock`.
     if (text.startsWith('&') && template.startsWith('&{0}->')) return `&${objectBase(text.slice(1), types)}.${template.slice('&{0}->'.length)}`;
@@ -43,20 +48,11 @@ function typeName(id: string, types: TypeEnv): string | undefined {
   return d.structTag ?? d.typedefName;
 }
 
-/**
- * Sparse context names used in __acquires()/__releases() that are not lock expressions
- * (include/linux/rcupdate.h: rcu_read_lock() __acquires(RCU); rcu_read_lock_bh() __acquires(RCU_BH)).
- */
-const SPARSE_CONTEXTS: Readonly<Record<string, string>> = {
-  RCU: 'rcu_read_lock',
-  RCU_BH: 'rcu_read_lock_bh',
-  RCU_SCHED: 'rcu_read_lock_sched',
-};
-
 /** The class of a lock written as text (an annotation argument after parameter substitution). */
-export function lockClassFromText(text: string, types: TypeEnv): string {
+export function lockClassFromText(text: string, types: TypeEnv, contexts: LockContexts): string {
   const t = text.replace(/\s+/g, '').replace(/\[[^\]]*\]/g, '');
-  if (SPARSE_CONTEXTS[t]) return SPARSE_CONTEXTS[t];
+  const context = contexts(t);
+  if (context) return context;
   const m = /^&\(?([A-Za-z_]\w*)(.*?)\)?$/.exec(t);
   if (!m) return t;
   const [, id, rest] = m;

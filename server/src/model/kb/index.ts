@@ -12,12 +12,14 @@ import lockFlagsJson from './data/lockFlags.json';
 import locksJson from './data/locks.json';
 import scopesJson from './data/scopes.json';
 import sleepersJson from './data/sleepers.json';
+import lockContextsJson from './data/lockContexts.json';
+import maskHelpersJson from './data/maskHelpers.json';
 import transactionsJson from './data/transactions.json';
 import uaccessJson from './data/uaccess.json';
 import { ENTRY_KEYS, entrySchemas, gfpTableFileSchema, type EntryKey } from './schema';
 import type {
-  AllocatorEntry, GfpTableFile, GuardEntry, KernelTable, KnowledgeBase, LockApiEntry, LockFlagEntry, ScopeApiEntry,
-  SleeperEntry, TransactionEntry, UaccessEntry,
+  AllocatorEntry, GfpTableFile, GuardEntry, KernelTable, KnowledgeBase, LockApiEntry, LockContextEntry, LockFlagEntry,
+  MaskHelperEntry, ScopeApiEntry, SleeperEntry, TransactionEntry, UaccessEntry,
 } from './types';
 
 export const KERNEL_TABLES: readonly KernelTable[] = ['6.1', '6.12'];
@@ -34,6 +36,8 @@ export const BUILTIN_FILES: Readonly<Record<string, unknown>> = {
   'uaccess.json': uaccessJson,
   'sleepers.json': sleepersJson,
   'transactions.json': transactionsJson,
+  'maskHelpers.json': maskHelpersJson,
+  'lockContexts.json': lockContextsJson,
 };
 
 /** A user override file: same shapes as the data files, `{ "allocators": [...], "locks": [...], ... }`, comments allowed. */
@@ -53,6 +57,8 @@ export interface KbLookup {
   uaccess(name: string): UaccessEntry | undefined;
   sleeper(name: string): SleeperEntry | undefined;
   transaction(name: string): TransactionEntry | undefined;
+  maskHelper(name: string): MaskHelperEntry | undefined;
+  lockContext(name: string): LockContextEntry | undefined;
 }
 
 /** The knowledge base as seen by code written for one kernel table. */
@@ -73,7 +79,8 @@ export interface KbLoadResult {
 }
 
 type AnyEntry =
-  | AllocatorEntry | ScopeApiEntry | LockApiEntry | LockFlagEntry | GuardEntry | UaccessEntry | SleeperEntry | TransactionEntry;
+  | AllocatorEntry | ScopeApiEntry | LockApiEntry | LockFlagEntry | GuardEntry | UaccessEntry | SleeperEntry | TransactionEntry
+  | MaskHelperEntry | LockContextEntry;
 type EntryOf<K extends EntryKey> = z.infer<(typeof entrySchemas)[K]>;
 type Entries = { [K in EntryKey]: EntryOf<K>[] };
 
@@ -182,7 +189,10 @@ interface CheckCtx {
 }
 
 function emptyEntries(): Entries {
-  return { allocators: [], scopes: [], locks: [], lockFlags: [], guards: [], uaccess: [], sleepers: [], transactions: [] };
+  return {
+    allocators: [], scopes: [], locks: [], lockFlags: [], guards: [], uaccess: [], sleepers: [], transactions: [], maskHelpers: [],
+    lockContexts: [],
+  };
 }
 
 function isObject(v: unknown): v is Record<string, unknown> {
@@ -237,6 +247,12 @@ function crossCheck(key: EntryKey, entry: AnyEntry, ctx: CheckCtx): string | und
     const names = [...(a.implicit ? [a.implicit] : []), ...(a.adds ?? []), ...(a.clears ?? [])];
     for (const table of tablesOf(a)) {
       const unknown = names.filter((n) => ctx.models[table].lookup(n) === undefined);
+      if (unknown.length) return `unknown gfp name(s) ${unknown.join(', ')} in the ${table} table`;
+    }
+  } else if (key === 'maskHelpers') {
+    const h = entry as MaskHelperEntry;
+    for (const table of tablesOf(h)) {
+      const unknown = (h.adds ?? []).filter((n) => ctx.models[table].lookup(n) === undefined);
       if (unknown.length) return `unknown gfp name(s) ${unknown.join(', ')} in the ${table} table`;
     }
   } else if (key === 'guards') {
@@ -315,6 +331,8 @@ function buildIndex(entries: Entries, models: Record<KernelTable, GfpModel>): Kb
     const uaccess = byName('uaccess');
     const sleepers = byName('sleepers');
     const transactions = byName('transactions');
+    const maskHelpers = byName('maskHelpers');
+    const lockContexts = byName('lockContexts');
     const flags = new Map<string, LockFlagEntry[]>();
     for (const f of byName('lockFlags').values()) flags.set(f.api, [...(flags.get(f.api) ?? []), f]);
     views[table] = {
@@ -334,6 +352,8 @@ function buildIndex(entries: Entries, models: Record<KernelTable, GfpModel>): Kb
       uaccess: (name) => uaccess.get(name),
       sleeper: (name) => sleepers.get(name),
       transaction: (name) => transactions.get(name),
+      maskHelper: (name) => maskHelpers.get(name),
+      lockContext: (name) => lockContexts.get(name),
     };
   }
   const order = [views['6.12'], views['6.1']];
@@ -354,5 +374,7 @@ function buildIndex(entries: Entries, models: Record<KernelTable, GfpModel>): Kb
     uaccess: (name) => first((v) => v.uaccess(name)),
     sleeper: (name) => first((v) => v.sleeper(name)),
     transaction: (name) => first((v) => v.transaction(name)),
+    maskHelper: (name) => first((v) => v.maskHelper(name)),
+    lockContext: (name) => first((v) => v.lockContext(name)),
   };
 }

@@ -4,6 +4,8 @@
 import { z } from 'zod';
 import type {
   AllocatorEntry,
+  LockContextEntry,
+  MaskHelperEntry,
   GfpBitEntry,
   GfpMaskEntry,
   GfpTableFile,
@@ -182,6 +184,26 @@ export const transactionEntrySchema = z
   })
   .strict();
 
+export const maskHelperEntrySchema = z
+  .object({
+    name: ident,
+    mappingArg: argIndex,
+    gfpArg: argIndex.optional(),
+    adds: z.array(z.string().min(1)).optional(),
+    versions: versions.optional(),
+    source,
+  })
+  .strict();
+
+export const lockContextEntrySchema = z
+  .object({
+    name: ident,
+    cls: z.string().min(1),
+    versions: versions.optional(),
+    source,
+  })
+  .strict();
+
 /** Entry schemas by the key that holds them in data files and override files. */
 export const entrySchemas = {
   allocators: allocatorEntrySchema,
@@ -192,6 +214,8 @@ export const entrySchemas = {
   uaccess: uaccessEntrySchema,
   sleepers: sleeperEntrySchema,
   transactions: transactionEntrySchema,
+  maskHelpers: maskHelperEntrySchema,
+  lockContexts: lockContextEntrySchema,
 } as const;
 
 export type EntryKey = keyof typeof entrySchemas;
@@ -208,6 +232,8 @@ export const kbOverrideFileSchema = z
     uaccess: z.array(uaccessEntrySchema).optional(),
     sleepers: z.array(sleeperEntrySchema).optional(),
     transactions: z.array(transactionEntrySchema).optional(),
+    maskHelpers: z.array(maskHelperEntrySchema).optional(),
+    lockContexts: z.array(lockContextEntrySchema).optional(),
   })
   .strict();
 
@@ -233,4 +259,6 @@ export type SchemaMatchesTypes = [
   Expect<Equal<z.infer<typeof uaccessEntrySchema>, UaccessEntry>>,
   Expect<Equal<z.infer<typeof sleeperEntrySchema>, SleeperEntry>>,
   Expect<Equal<z.infer<typeof transactionEntrySchema>, TransactionEntry>>,
+  Expect<Equal<z.infer<typeof maskHelperEntrySchema>, MaskHelperEntry>>,
+  Expect<Equal<z.infer<typeof lockContextEntrySchema>, LockContextEntry>>,
 ];

@@ -141,6 +141,27 @@ export interface TransactionEntry {
   source: Source;
 }
 
+/**
+ * A helper that returns a gfp mask derived from a mapping: `mapping_gfp_mask(m)`; `mapping_gfp_constraint(m, gfp)`
+ * (the mapping's mask AND `gfpArg`); `readahead_gfp_mask(m)` (the mapping's mask with `adds`).
+ */
+export interface MaskHelperEntry {
+  name: string;
+  mappingArg: number;
+  gfpArg?: number;
+  adds?: string[];
+  versions?: KernelTable[];
+  source: Source;
+}
+
+/** A sparse context name that is not a lock expression (`__acquire(RCU)`, `__acquires(RCU)`) and its lock class. */
+export interface LockContextEntry {
+  name: string; // "RCU"
+  cls: string; // "rcu_read_lock"
+  versions?: KernelTable[];
+  source: Source;
+}
+
 export interface KnowledgeBase {
   gfp: Record<KernelTable, GfpTableFile>;
   allocators: AllocatorEntry[];
@@ -151,4 +172,6 @@ export interface KnowledgeBase {
   uaccess: UaccessEntry[];
   sleepers: SleeperEntry[];
   transactions: TransactionEntry[];
+  maskHelpers: MaskHelperEntry[];
+  lockContexts: LockContextEntry[];
 }
