@@ -16,10 +16,19 @@ import lockContextsJson from './data/lockContexts.json';
 import maskHelpersJson from './data/maskHelpers.json';
 import transactionsJson from './data/transactions.json';
 import uaccessJson from './data/uaccess.json';
+import reclaimEntriesJson from './data/reclaimEntries.json';
+import reclaimGatesJson from './data/reclaimGates.json';
+import crossWaitsJson from './data/crossWaits.json';
+import accessorsJson from './data/accessors.json';
+import fieldTypesJson from './data/fieldTypes.json';
+import classKeysJson from './data/classKeys.json';
+import deferredCallsJson from './data/deferredCalls.json';
+import lockOrdersJson from './data/lockOrders.json';
 import { ENTRY_KEYS, entrySchemas, gfpTableFileSchema, type EntryKey } from './schema';
 import type {
-  AllocatorEntry, GfpTableFile, GuardEntry, KernelTable, KnowledgeBase, LockApiEntry, LockContextEntry, LockFlagEntry,
-  MaskHelperEntry, ScopeApiEntry, SleeperEntry, TransactionEntry, UaccessEntry,
+  AccessorEntry, AllocatorEntry, ClassKeyEntry, CrossWaitEntry, DeferredCallEntry, LockOrderEntry, FieldTypeEntry, GfpTableFile, GuardEntry, KernelTable, KnowledgeBase,
+  LockApiEntry, LockContextEntry, LockFlagEntry, MaskHelperEntry, ReclaimEntry, ReclaimGateEntry, ScopeApiEntry,
+  SleeperEntry, TransactionEntry, UaccessEntry,
 } from './types';
 
 export const KERNEL_TABLES: readonly KernelTable[] = ['6.1', '6.12'];
@@ -38,6 +47,14 @@ export const BUILTIN_FILES: Readonly<Record<string, unknown>> = {
   'transactions.json': transactionsJson,
   'maskHelpers.json': maskHelpersJson,
   'lockContexts.json': lockContextsJson,
+  'reclaimEntries.json': reclaimEntriesJson,
+  'reclaimGates.json': reclaimGatesJson,
+  'crossWaits.json': crossWaitsJson,
+  'accessors.json': accessorsJson,
+  'fieldTypes.json': fieldTypesJson,
+  'classKeys.json': classKeysJson,
+  'deferredCalls.json': deferredCallsJson,
+  'lockOrders.json': lockOrdersJson,
 };
 
 /** A user override file: same shapes as the data files, `{ "allocators": [...], "locks": [...], ... }`, comments allowed. */
@@ -59,6 +76,27 @@ export interface KbLookup {
   transaction(name: string): TransactionEntry | undefined;
   maskHelper(name: string): MaskHelperEntry | undefined;
   lockContext(name: string): LockContextEntry | undefined;
+  /** Every ops-table field reclaim, kswapd, mmu-notifier invalidation or a page fault calls through. */
+  reclaimEntries(): readonly ReclaimEntry[];
+  /**
+   * The entry of an ops-table field. With the struct type known: the entry of exactly that struct and field (or a
+   * struct-less entry whose field alone identifies it); unknown: only an entry marked uniqueField.
+   */
+  reclaimEntry(field: string, struct: string | undefined): ReclaimEntry | undefined;
+  /** A token that gates reclaim when tested in an `if` (`__GFP_FS`, `current_is_kswapd`, `PF_MEMALLOC`). */
+  reclaimGate(token: string): ReclaimGateEntry | undefined;
+  /** Cross-thread waits (loop-back NFS); each applies only when its setting is on. */
+  crossWaits(): readonly CrossWaitEntry[];
+  /** A function or macro returning a pointer to a known struct (`EXT4_I` → ext4_inode_info). */
+  accessor(name: string): AccessorEntry | undefined;
+  /** The struct type a field of a struct points to (`inode`, `i_mapping` → "address_space"). */
+  fieldType(struct: string, field: string): string | undefined;
+  /** the lock class's lockdep key is per filesystem type */
+  perFsTypeClass(cls: string): ClassKeyEntry | undefined;
+  /** reclaim and fault paths do not follow this call (it is deferred) */
+  deferredCall(caller: string, callee: string): DeferredCallEntry | undefined;
+  /** a documented lock order `before` → `after` */
+  lockOrder(before: string, after: string): LockOrderEntry | undefined;
 }
 
 /** The knowledge base as seen by code written for one kernel table. */
@@ -80,7 +118,8 @@ export interface KbLoadResult {
 
 type AnyEntry =
   | AllocatorEntry | ScopeApiEntry | LockApiEntry | LockFlagEntry | GuardEntry | UaccessEntry | SleeperEntry | TransactionEntry
-  | MaskHelperEntry | LockContextEntry;
+  | MaskHelperEntry | LockContextEntry | ReclaimEntry | ReclaimGateEntry | CrossWaitEntry | AccessorEntry | FieldTypeEntry
+  | ClassKeyEntry | DeferredCallEntry | LockOrderEntry;
 type EntryOf<K extends EntryKey> = z.infer<(typeof entrySchemas)[K]>;
 type Entries = { [K in EntryKey]: EntryOf<K>[] };
 
@@ -191,7 +230,7 @@ interface CheckCtx {
 function emptyEntries(): Entries {
   return {
     allocators: [], scopes: [], locks: [], lockFlags: [], guards: [], uaccess: [], sleepers: [], transactions: [], maskHelpers: [],
-    lockContexts: [],
+    lockContexts: [], reclaimEntries: [], reclaimGates: [], crossWaits: [], accessors: [], fieldTypes: [], classKeys: [], deferredCalls: [], lockOrders: [],
   };
 }
 
@@ -201,7 +240,11 @@ function isObject(v: unknown): v is Record<string, unknown> {
 
 function nameOf(item: unknown): string {
   if (!isObject(item)) return '';
-  const n = item.name ?? (item.api !== undefined ? `${String(item.api)} ${String(item.flag)}` : undefined);
+  const n =
+    item.name ??
+    item.token ??
+    (item.api !== undefined ? `${String(item.api)} ${String(item.flag)}` : undefined) ??
+    (item.field !== undefined ? (item.struct !== undefined ? `${String(item.struct)}.${String(item.field)}` : item.field) : undefined);
   return typeof n === 'string' ? ` (${n})` : '';
 }
 
@@ -237,7 +280,38 @@ function tablesOf(entry: AnyEntry): readonly KernelTable[] {
 }
 
 function keyOf(key: EntryKey, entry: AnyEntry): string {
-  return key === 'lockFlags' ? `${(entry as LockFlagEntry).api}|${(entry as LockFlagEntry).flag}` : (entry as { name: string }).name;
+  switch (key) {
+    case 'lockFlags':
+      return `${(entry as LockFlagEntry).api}|${(entry as LockFlagEntry).flag}`;
+    case 'reclaimEntries':
+      return reclaimKey((entry as ReclaimEntry).struct, (entry as ReclaimEntry).field);
+    case 'reclaimGates':
+      return (entry as ReclaimGateEntry).token;
+    case 'fieldTypes':
+      return `${(entry as FieldTypeEntry).struct}.${(entry as FieldTypeEntry).field}`;
+    case 'classKeys':
+      return (entry as ClassKeyEntry).cls;
+    case 'lockOrders':
+      return `${(entry as LockOrderEntry).before}>${(entry as LockOrderEntry).after}`;
+    case 'deferredCalls':
+      return `${(entry as DeferredCallEntry).caller}>${(entry as DeferredCallEntry).callee}`;
+    default:
+      return (entry as { name: string }).name;
+  }
+}
+
+/** "super_operations.evict_inode"; ".scan_objects" for a struct-less entry. */
+function reclaimKey(struct: string | undefined, field: string): string {
+  return `${struct ?? ''}.${field}`;
+}
+
+/** Gfp names that do not resolve in some table the entry applies to: "unknown gfp name(s) … in the 6.1 table". */
+function unknownGfp(names: readonly string[], tables: readonly KernelTable[], ctx: CheckCtx): string | undefined {
+  for (const table of tables) {
+    const unknown = names.filter((n) => ctx.models[table].lookup(n) === undefined);
+    if (unknown.length) return `unknown gfp name(s) ${unknown.join(', ')} in the ${table} table`;
+  }
+  return undefined;
 }
 
 /** Rules that need other data: gfp names resolve in every table the entry applies to, guards name lock APIs. */
@@ -268,6 +342,28 @@ function crossCheck(key: EntryKey, entry: AnyEntry, ctx: CheckCtx): string | und
     const api = ctx.entries.locks.find((l) => l.name === f.api);
     if (!api) return `api: no lock API named ${f.api}`;
     if (api.flagsArg === undefined) return `api: ${f.api} has no flagsArg`;
+  } else if (key === 'reclaimEntries') {
+    const r = entry as ReclaimEntry;
+    const bad = unknownGfp(r.requires ?? [], tablesOf(r), ctx);
+    if (bad) return `requires: ${bad}`;
+    // A field that identifies its entry alone must not also belong to another struct's entry in the same table.
+    const tables = tablesOf(r);
+    for (const other of ctx.entries.reclaimEntries) {
+      if (other.field !== r.field || other.struct === r.struct || !(other.uniqueField || r.uniqueField)) continue;
+      if (!tablesOf(other).some((t) => tables.includes(t))) continue;
+      return `uniqueField: ${r.field} is also a field of ${other.struct ?? '(no struct)'} in the knowledge base`;
+    }
+  } else if (key === 'reclaimGates') {
+    const g = entry as ReclaimGateEntry;
+    const bad = unknownGfp(g.bits ?? [], KERNEL_TABLES, ctx);
+    if (bad) return `bits: ${bad}`;
+    // A token that is itself a gfp name (__GFP_FS, GFP_KERNEL) tests exactly its own bits.
+    for (const table of KERNEL_TABLES) {
+      const own = ctx.models[table].lookup(g.token);
+      if (own === undefined || !g.bits) continue;
+      const sum = g.bits.reduce((m, b) => m | (ctx.models[table].lookup(b) ?? 0), 0);
+      if (sum !== own) return `bits: ${g.bits.join('|')} is not ${g.token} in the ${table} table`;
+    }
   }
   return undefined;
 }
@@ -333,6 +429,17 @@ function buildIndex(entries: Entries, models: Record<KernelTable, GfpModel>): Kb
     const transactions = byName('transactions');
     const maskHelpers = byName('maskHelpers');
     const lockContexts = byName('lockContexts');
+    const reclaim = byName('reclaimEntries');
+    const reclaimList = [...reclaim.values()];
+    const uniqueFields = new Map<string, ReclaimEntry>();
+    for (const e of reclaimList) if (e.uniqueField) uniqueFields.set(e.field, e);
+    const gates = byName('reclaimGates');
+    const crossWaitList = [...byName('crossWaits').values()];
+    const accessors = byName('accessors');
+    const fieldTypes = byName('fieldTypes');
+    const classKeys = byName('classKeys');
+    const deferred = byName('deferredCalls');
+    const orders = byName('lockOrders');
     const flags = new Map<string, LockFlagEntry[]>();
     for (const f of byName('lockFlags').values()) flags.set(f.api, [...(flags.get(f.api) ?? []), f]);
     views[table] = {
@@ -354,6 +461,18 @@ function buildIndex(entries: Entries, models: Record<KernelTable, GfpModel>): Kb
       transaction: (name) => transactions.get(name),
       maskHelper: (name) => maskHelpers.get(name),
       lockContext: (name) => lockContexts.get(name),
+      reclaimEntries: () => reclaimList,
+      reclaimEntry(field, struct) {
+        if (struct === undefined) return uniqueFields.get(field);
+        return reclaim.get(reclaimKey(struct, field)) ?? reclaim.get(reclaimKey(undefined, field));
+      },
+      reclaimGate: (token) => gates.get(token),
+      crossWaits: () => crossWaitList,
+      accessor: (name) => accessors.get(name),
+      fieldType: (struct, field) => fieldTypes.get(`${struct}.${field}`)?.type,
+      perFsTypeClass: (cls) => classKeys.get(cls),
+      deferredCall: (caller, callee) => deferred.get(`${caller}>${callee}`),
+      lockOrder: (before, after) => orders.get(`${before}>${after}`),
     };
   }
   const order = [views['6.12'], views['6.1']];
@@ -376,5 +495,29 @@ function buildIndex(entries: Entries, models: Record<KernelTable, GfpModel>): Kb
     transaction: (name) => first((v) => v.transaction(name)),
     maskHelper: (name) => first((v) => v.maskHelper(name)),
     lockContext: (name) => first((v) => v.lockContext(name)),
+    reclaimEntries: () => mergeByKey(order.map((v) => v.reclaimEntries()), (e) => reclaimKey(e.struct, e.field)),
+    reclaimEntry: (field, struct) => first((v) => v.reclaimEntry(field, struct)),
+    reclaimGate: (token) => first((v) => v.reclaimGate(token)),
+    crossWaits: () => mergeByKey(order.map((v) => v.crossWaits()), (e) => e.name),
+    accessor: (name) => first((v) => v.accessor(name)),
+    fieldType: (struct, field) => first((v) => v.fieldType(struct, field)),
+    perFsTypeClass: (cls) => first((v) => v.perFsTypeClass(cls)),
+    deferredCall: (caller, callee) => first((v) => v.deferredCall(caller, callee)),
+    lockOrder: (before, after) => first((v) => v.lockOrder(before, after)),
   };
+}
+
+/** The lists of several views as one, each key once: the first view that has it wins. */
+function mergeByKey<T>(lists: readonly (readonly T[])[], key: (e: T) => string): T[] {
+  const seen = new Set<string>();
+  const out: T[] = [];
+  for (const list of lists) {
+    for (const e of list) {
+      const k = key(e);
+      if (seen.has(k)) continue;
+      seen.add(k);
+      out.push(e);
+    }
+  }
+  return out;
 }

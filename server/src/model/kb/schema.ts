@@ -3,7 +3,13 @@
 // Cross-entry rules (names resolving in a gfp table, guards naming existing lock APIs) live in index.ts.
 import { z } from 'zod';
 import type {
+  AccessorEntry,
   AllocatorEntry,
+  ClassKeyEntry,
+  CrossWaitEntry,
+  DeferredCallEntry,
+  LockOrderEntry,
+  FieldTypeEntry,
   LockContextEntry,
   MaskHelperEntry,
   GfpBitEntry,
@@ -14,6 +20,8 @@ import type {
   LockApiEntry,
   LockFlagEntry,
   PfFlag,
+  ReclaimEntry,
+  ReclaimGateEntry,
   ScopeApiEntry,
   SleeperEntry,
   TransactionEntry,
@@ -124,7 +132,7 @@ export const scopeApiEntrySchema = z
 export const lockApiEntrySchema = z
   .object({
     name: ident,
-    op: z.enum(['acquire', 'release', 'trylock', 'assert-held']),
+    op: z.enum(['acquire', 'release', 'trylock', 'assert-held', 'might-acquire']),
     kind: z.enum(['spinlock', 'raw_spinlock', 'rwlock', 'mutex', 'rwsem', 'percpu_rwsem', 'semaphore', 'seqlock', 'rcu', 'srcu', 'preempt', 'irq', 'bh', 'preload', 'bitlock', 'pagefault', 'fence', 'lockdep_map', 'other']),
     lockArg: argIndex.nullable(),
     classTemplate: z.string().min(1).optional(),
@@ -204,6 +212,106 @@ export const lockContextEntrySchema = z
   })
   .strict();
 
+const RECLAIM_CONTEXTS = ['reclaim', 'kswapd', 'mmu-notifier', 'fault'] as const satisfies readonly ReclaimEntry['context'][];
+const reclaimContext = z.enum(RECLAIM_CONTEXTS);
+/** One cited step of a kernel path: the function and the line of it that leads on. */
+const pathStep = z.object({ fn: ident, source }).strict();
+
+export const reclaimEntrySchema = z
+  .object({
+    field: ident,
+    struct: ident.optional(),
+    uniqueField: z.boolean(),
+    context: reclaimContext,
+    path: z.array(pathStep).min(1),
+    requires: z.array(ident).min(1).optional(),
+    objects: z.enum(['unreferenced-inode', 'any']).optional(),
+    rare: z.string().min(1).optional(),
+    note: z.string().min(1).optional(),
+    versions: versions.optional(),
+    source,
+  })
+  .strict()
+  .superRefine((e, ctx) => {
+    if (e.struct === undefined && !e.uniqueField) ctx.addIssue({ code: z.ZodIssueCode.custom, path: ['uniqueField'], message: 'an entry without struct is found by its field alone, so it needs uniqueField: true' });
+  });
+
+export const reclaimGateEntrySchema = z
+  .object({
+    token: ident,
+    meaning: z.enum(['gfp-bits', 'kswapd', 'in-reclaim', 'blockable']),
+    bits: z.array(ident).min(1).optional(),
+    source,
+  })
+  .strict()
+  .superRefine((e, ctx) => {
+    if (e.meaning === 'gfp-bits' && !e.bits) ctx.addIssue({ code: z.ZodIssueCode.custom, path: ['bits'], message: 'meaning "gfp-bits" needs the bits the token tests' });
+    if (e.meaning !== 'gfp-bits' && e.bits) ctx.addIssue({ code: z.ZodIssueCode.custom, path: ['bits'], message: `bits are for meaning "gfp-bits", not "${e.meaning}"` });
+  });
+
+export const crossWaitEntrySchema = z
+  .object({
+    name: z.string().regex(/^[a-z0-9]+(-[a-z0-9]+)*$/, 'must be a lower-case-with-dashes name'),
+    setting: z.string().regex(/^reclaimLens\.[A-Za-z0-9.]+$/, 'must be a reclaimLens.* setting'),
+    requires: z.array(ident).min(1).optional(),
+    context: reclaimContext,
+    path: z.array(pathStep).min(1),
+    waitsFor: z.string().min(1),
+    takes: z.array(z.object({ cls: z.string().min(1), fn: ident, source }).strict()).min(1),
+    note: z.string().min(1).optional(),
+    versions: versions.optional(),
+    source,
+  })
+  .strict();
+
+export const accessorEntrySchema = z
+  .object({
+    name: ident,
+    returns: ident,
+    versions: versions.optional(),
+    source,
+  })
+  .strict();
+
+export const fieldTypeEntrySchema = z
+  .object({
+    struct: ident,
+    field: ident,
+    type: ident,
+    versions: versions.optional(),
+    source,
+  })
+  .strict();
+
+export const classKeyEntrySchema = z
+  .object({
+    cls: z.string().min(1),
+    key: z.literal('file_system_type'),
+    versions: versions.optional(),
+    source,
+  })
+  .strict();
+
+export const deferredCallEntrySchema = z
+  .object({
+    caller: ident,
+    callee: ident,
+    note: z.string().min(1),
+    versions: versions.optional(),
+    source,
+  })
+  .strict();
+
+export const lockOrderEntrySchema = z
+  .object({
+    before: z.string().min(1),
+    after: z.string().min(1),
+    note: z.string().min(1),
+    versions: versions.optional(),
+    source,
+  })
+  .strict();
+
 /** Entry schemas by the key that holds them in data files and override files. */
 export const entrySchemas = {
   allocators: allocatorEntrySchema,
@@ -216,6 +324,14 @@ export const entrySchemas = {
   transactions: transactionEntrySchema,
   maskHelpers: maskHelperEntrySchema,
   lockContexts: lockContextEntrySchema,
+  reclaimEntries: reclaimEntrySchema,
+  reclaimGates: reclaimGateEntrySchema,
+  crossWaits: crossWaitEntrySchema,
+  accessors: accessorEntrySchema,
+  fieldTypes: fieldTypeEntrySchema,
+  classKeys: classKeyEntrySchema,
+  deferredCalls: deferredCallEntrySchema,
+  lockOrders: lockOrderEntrySchema,
 } as const;
 
 export type EntryKey = keyof typeof entrySchemas;
@@ -234,6 +350,14 @@ export const kbOverrideFileSchema = z
     transactions: z.array(transactionEntrySchema).optional(),
     maskHelpers: z.array(maskHelperEntrySchema).optional(),
     lockContexts: z.array(lockContextEntrySchema).optional(),
+    reclaimEntries: z.array(reclaimEntrySchema).optional(),
+    reclaimGates: z.array(reclaimGateEntrySchema).optional(),
+    crossWaits: z.array(crossWaitEntrySchema).optional(),
+    accessors: z.array(accessorEntrySchema).optional(),
+    fieldTypes: z.array(fieldTypeEntrySchema).optional(),
+    classKeys: z.array(classKeyEntrySchema).optional(),
+    deferredCalls: z.array(deferredCallEntrySchema).optional(),
+    lockOrders: z.array(lockOrderEntrySchema).optional(),
   })
   .strict();
 
@@ -261,4 +385,12 @@ export type SchemaMatchesTypes = [
   Expect<Equal<z.infer<typeof transactionEntrySchema>, TransactionEntry>>,
   Expect<Equal<z.infer<typeof maskHelperEntrySchema>, MaskHelperEntry>>,
   Expect<Equal<z.infer<typeof lockContextEntrySchema>, LockContextEntry>>,
+  Expect<Equal<z.infer<typeof reclaimEntrySchema>, ReclaimEntry>>,
+  Expect<Equal<z.infer<typeof reclaimGateEntrySchema>, ReclaimGateEntry>>,
+  Expect<Equal<z.infer<typeof crossWaitEntrySchema>, CrossWaitEntry>>,
+  Expect<Equal<z.infer<typeof accessorEntrySchema>, AccessorEntry>>,
+  Expect<Equal<z.infer<typeof fieldTypeEntrySchema>, FieldTypeEntry>>,
+  Expect<Equal<z.infer<typeof classKeyEntrySchema>, ClassKeyEntry>>,
+  Expect<Equal<z.infer<typeof deferredCallEntrySchema>, DeferredCallEntry>>,
+  Expect<Equal<z.infer<typeof lockOrderEntrySchema>, LockOrderEntry>>,
 ];

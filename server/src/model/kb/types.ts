@@ -80,7 +80,11 @@ export type LockKind =
  */
 export interface LockApiEntry {
   name: string;
-  op: 'acquire' | 'release' | 'trylock' | 'assert-held';
+  /**
+   * 'might-acquire': lockdep's might_lock(l) — declares that l may be taken at this point without taking it
+   * (priming: `fs_reclaim_acquire(GFP_KERNEL); might_lock(&l); fs_reclaim_release(GFP_KERNEL);`).
+   */
+  op: 'acquire' | 'release' | 'trylock' | 'assert-held' | 'might-acquire';
   kind: LockKind;
   lockArg: number | null;
   classTemplate?: string;
@@ -162,6 +166,80 @@ export interface LockContextEntry {
   source: Source;
 }
 
+/**
+ * An ops-table field through which reclaim, kswapd, an mmu-notifier invalidation or a page fault calls fs/driver code.
+ * `path` lists the generic kernel functions from the allocator (or fault) down to the call through the field: each
+ * step cites the line of that function that calls the next step, the last one the call through the field (so its
+ * citation equals `source`). An entry without `versions` cites 6.12 and has the same functions in 6.1.
+ */
+export interface ReclaimEntry {
+  field: string;                 // "evict_inode"
+  struct?: string;               // "super_operations": the struct type the field belongs to
+  /** the field name alone identifies the entry (for `s->scan_objects = f` where the struct type is unknown) */
+  uniqueField: boolean;
+  context: 'reclaim' | 'kswapd' | 'mmu-notifier' | 'fault';
+  /** the kernel functions from the allocator (or fault) to the call through the field, outermost first, each cited */
+  path: { fn: string; source: Source }[];
+  /** gfp bits the generic code requires before calling through the field (super_cache_scan's __GFP_FS test) */
+  requires?: string[];
+  /** objects the callback is called on, when that rules out objects the allocating task holds a reference to */
+  objects?: 'unreferenced-inode' | 'any';
+  /** reclaim takes this path only under a rare condition (an unmounting superblock, an I_DONTCACHE inode): which */
+  rare?: string;
+  note?: string;
+  versions?: KernelTable[];
+  source: Source;                // where the field is called
+}
+
+/**
+ * A token that, tested in an `if` inside a reclaim/fault callback, gates the code after it (see reference e.3).
+ * gfp-bits: `gfp & TOKEN` (for several bits: `(gfp & TOKEN) == TOKEN`) is true when the mask has all of `bits`.
+ */
+export interface ReclaimGateEntry {
+  token: string;                 // "__GFP_FS" | "gfpflags_allow_blocking" | "current_is_kswapd" | "PF_MEMALLOC" | …
+  /** what it means when the condition containing the token is TRUE */
+  meaning: 'gfp-bits' | 'kswapd' | 'in-reclaim' | 'blockable';
+  bits?: string[];               // meaning 'gfp-bits': the bits the token tests (gfpflags_allow_blocking → ["__GFP_DIRECT_RECLAIM"])
+  source: Source;
+}
+
+/** A wait across threads that makes reclaim depend on locks another thread takes (loop-back NFS). Off unless its setting is on. */
+export interface CrossWaitEntry {
+  /** gfp bits the allocation's mask must have for reclaim to start the wait (the inode shrinker needs __GFP_FS) */
+  requires?: string[];
+  name: string;                  // "loopback-nfs"
+  setting: string;               // "reclaimLens.model.loopbackNfs"
+  context: 'reclaim' | 'kswapd' | 'mmu-notifier' | 'fault';
+  /** how reclaim comes to wait: kernel functions, each cited (nfs release_folio / commit wait …) */
+  path: { fn: string; source: Source }[];
+  /** the thread reclaim waits for ("nfsd") and the lock classes it takes, each with the function that takes it */
+  waitsFor: string;
+  takes: { cls: string; fn: string; source: Source }[];
+  note?: string;
+  versions?: KernelTable[];
+  source: Source;
+}
+
+/** A function or macro that returns a pointer to a known struct (EXT4_I(inode) → ext4_inode_info), for lock class names. */
+export interface AccessorEntry {
+  name: string;                  // "EXT4_I"
+  returns: string;               // "ext4_inode_info" (struct tag, no "struct ")
+  versions?: KernelTable[];
+  source: Source;
+}
+
+/**
+ * The struct a pointer field points to (inode.i_mapping → address_space), for lock class names. Also used for a few
+ * embedded struct members (`inode.i_data`, `file.f_path`) that lock expressions reach with `.`.
+ */
+export interface FieldTypeEntry {
+  struct: string;                // "inode"
+  field: string;                 // "i_mapping"
+  type: string;                  // "address_space"
+  versions?: KernelTable[];
+  source: Source;
+}
+
 export interface KnowledgeBase {
   gfp: Record<KernelTable, GfpTableFile>;
   allocators: AllocatorEntry[];
@@ -174,4 +252,49 @@ export interface KnowledgeBase {
   transactions: TransactionEntry[];
   maskHelpers: MaskHelperEntry[];
   lockContexts: LockContextEntry[];
+  reclaimEntries: ReclaimEntry[];
+  reclaimGates: ReclaimGateEntry[];
+  crossWaits: CrossWaitEntry[];
+  accessors: AccessorEntry[];
+  fieldTypes: FieldTypeEntry[];
+  classKeys: ClassKeyEntry[];
+  deferredCalls: DeferredCallEntry[];
+  lockOrders: LockOrderEntry[];
+}
+
+/**
+ * A lock class whose lockdep key is per filesystem type (`lockdep_set_class(&inode->i_rwsem,
+ * &sb->s_type->i_mutex_key)`): ext4's i_rwsem and ocfs2's are different classes. Code under fs/<name>/ takes
+ * the <name> class; generic code (fs/*.c, mm/) takes the class of whichever filesystem it is called for.
+ */
+export interface ClassKeyEntry {
+  cls: string; // "&inode->i_rwsem"
+  key: 'file_system_type';
+  versions?: KernelTable[];
+  source: Source;
+}
+
+/**
+ * A call the call graph sees but that does not run synchronously in the caller's context (`mntput_no_expire()`
+ * queues `cleanup_mnt()` as task work for non-kernel-thread tasks): reclaim and fault paths do not follow it.
+ */
+export interface DeferredCallEntry {
+  caller: string;
+  callee: string;
+  note: string;
+  versions?: KernelTable[];
+  source: Source;
+}
+
+/**
+ * A lock order the kernel documents as correct (`inode->i_rwsem` before `mm->mmap_lock`: buffered writes copy from
+ * user memory under i_rwsem). A cycle whose edge from the held lock to the pseudo-lock is such an order is not
+ * reported at that edge: if the other side takes the lock, that side breaks the documented order.
+ */
+export interface LockOrderEntry {
+  before: string;
+  after: string;
+  note: string;
+  versions?: KernelTable[];
+  source: Source;
 }
