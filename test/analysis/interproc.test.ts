@@ -208,7 +208,7 @@ test('a function called from two contexts: both masks, with their caller counts'
 });
 
 test('buildProgram is pure data: a program over no files, and over a file without functions', () => {
-  const p = buildProgram([{ path: 'a.c', facts: { functions: [], problems: [] }, lineStarts: lineStartsOf('') }]);
+  const p = buildProgram([{ path: 'a.c', facts: { functions: [], bindings: [], problems: [] }, lineStarts: lineStartsOf('') }]);
   assert.equal(p.functions.length, 0);
   assert.equal(contexts(p).size, 0);
   assert.deepEqual(positionAt(lineStartsOf('ab\ncd\n'), 4), { line: 2, column: 2 });

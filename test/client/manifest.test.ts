@@ -54,10 +54,14 @@ test('the settings of the first release have the agreed shapes and defaults', ()
     'reclaimLens.inlayHints.mode': { type: 'string', default: 'changed', enum: ['changed', 'all', 'off'] },
     'reclaimLens.diagnostics.disabled': { type: 'array', default: [] },
     'reclaimLens.diagnostics.minimumSeverity': { type: 'string', default: 'hint', enum: ['error', 'warning', 'information', 'hint'] },
+    'reclaimLens.diagnostics.showRefactorings': { type: 'boolean', default: false },
     'reclaimLens.kernel.root': { type: 'string', default: '' },
     'reclaimLens.kb.paths': { type: 'array', default: ['.reclaim-lens/*.jsonc'] },
     'reclaimLens.maxFileSizeMB': { type: 'number', default: 10 },
     'reclaimLens.model.loopbackNfs': { type: 'boolean', default: false },
+    'reclaimLens.index.enabled': { type: 'string', default: 'auto', enum: ['auto', 'on', 'off'] },
+    'reclaimLens.index.paths': { type: 'array', default: [] },
+    'reclaimLens.deadlock.classLevel': { type: 'boolean', default: true },
     'reclaimLens.trace.server': { type: 'string', default: 'off', enum: ['off', 'messages', 'verbose'] },
   };
   assert.deepEqual(Object.keys(settings).sort(), Object.keys(expected).sort());

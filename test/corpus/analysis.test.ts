@@ -275,13 +275,11 @@ test('sites with their effective masks, as verified by reading the code', async 
     // `value = kmalloc(value_len, GFP_NOFS);`: NOFS written and NOFS by the handle (see the nofs-redundant verdict).
     // FIXME(#2): `held` misses xattr_sem: 1973 `ext4_write_lock_xattr(inode, &no_expand)` is
     // down_write(&EXT4_I(inode)->xattr_sem) (fs/ext4/xattr.h), and locks.json has no entry for
-    // ext4_write_lock_xattr/ext4_write_unlock_xattr. The i_data_sem class is the argument's text
-    // (`&EXT4_I(inode)->i_data_sem`) where the type-based style used elsewhere (`&xfs_inode->i_lock`) would give
-    // `&ext4_inode_info->i_data_sem` (EXT4_I() returns struct ext4_inode_info *): the same lock taken through a
-    // local `ei` gets another class name.
+    // ext4_write_lock_xattr/ext4_write_unlock_xattr. The i_data_sem class is type-based through the accessors
+    // knowledge base (EXT4_I() returns struct ext4_inode_info *), the same class as through a local `ei`.
     [siteAt(c, 'fs/ext4/inline.c', 2015, 'kmalloc'), {
       file: 'fs/ext4/inline.c', line: 2015, column: 12, function: 'ext4_inline_data_truncate', api: 'kmalloc',
-      literal: 'GFP_NOFS', effective: ['GFP_NOFS'], held: ['&EXT4_I(inode)->i_data_sem'], atomic: false,
+      literal: 'GFP_NOFS', effective: ['GFP_NOFS'], held: ['&ext4_inode_info->i_data_sem'], atomic: false,
       // FIXME(#2): 2 paths, see PATH COUNTS.
       scopes: [scope('ext4_journal_start', 1969)], paths: [{ effective: 'GFP_NOFS', count: 1 }],
     }],

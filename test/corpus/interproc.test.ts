@@ -113,7 +113,11 @@ test('ext4 resize: add_new_gdb\'s GFP_KERNEL is GFP_NOFS in its only calling con
     function: 'add_new_gdb', own: ['GFP_KERNEL'],
     ctxs: [{
       effective: 'GFP_NOFS', callers: 1,
-      chain: ['ext4_flex_group_add→ext4_add_new_descs fs/ext4/resize.c:1584', 'ext4_add_new_descs→add_new_gdb fs/ext4/resize.c:1289'],
+      // The context's state begins at ext4_ioctl_group_add(), whose mnt_want_write_file() (ioctl.c:966) holds sb_writers.
+      chain: [
+        'ext4_ioctl_group_add→ext4_group_add fs/ext4/ioctl.c:970', 'ext4_group_add→ext4_flex_group_add fs/ext4/resize.c:1762',
+        'ext4_flex_group_add→ext4_add_new_descs fs/ext4/resize.c:1584', 'ext4_add_new_descs→add_new_gdb fs/ext4/resize.c:1289',
+      ],
       scopes: ['ext4_journal_start_sb in ext4_flex_group_add fs/ext4/resize.c:1570'],
     }],
   });
@@ -145,7 +149,7 @@ test('ext4 and jbd2: cross-function sleep-in-atomic findings that are false posi
   // __GFP_NOFAIL branch (line 485) only for nofail == true, but __es_insert_extent passes false (line 831: the
   // GFP_ATOMIC branch, line 483). Summaries are not sensitive to non-gfp parameters yet.
   const es = findingAt(w, 'fs/ext4/extents_status.c', 895);
-  assert.equal(es?.message, '__es_remove_extent() may sleep (kmem_cache_zalloc(GFP_KERNEL|__GFP_NOFAIL) in __es_alloc_extent() at fs/ext4/extents_status.c:485) while holding &EXT4_I(inode)->i_es_lock');
+  assert.equal(es?.message, '__es_remove_extent() may sleep (kmem_cache_zalloc(GFP_KERNEL|__GFP_NOFAIL) in __es_alloc_extent() at fs/ext4/extents_status.c:485) while holding &ext4_inode_info->i_es_lock');
   // FIXME(#3): fs/jbd2/transaction.c:879 jbd2_journal_lock_updates() calls jbd2_journal_wait_updates() holding
   // j_state_lock (write_lock, transaction.c:867), and the callee drops it (write_unlock, transaction.c:845) before schedule() (line 847). The lock
   // effects of callees (derived from their code) come with the function summaries of a later slice.

@@ -112,15 +112,20 @@ step('sleep-in-atomic is reported in the editor and in the Problems panel', asyn
   assert.equal(await panel.locator('.monaco-list-row', { hasText: 'demo_copy_xattr' }).count(), 0);
 });
 
-step('quick fix at the ineffective OR: none offered yet', async () => {
+step('quick fix at the ineffective OR: Use GFP_NOFS, verified, applied, then undone', async () => {
   await wb.openFile(C_FILE);
   await wb.gotoLine(56, 23); // on `GFP_KERNEL | GFP_NOFS`
   await wb.activeEditor().locator('.squiggly-warning').first().waitFor({ timeout: 60_000 });
   await wb.keyboard.press('Control+.');
-  // FIXME(#6): quick fixes are being built. Then: wait for `.action-widget .monaco-list-row` titled like
-  // "Use GFP_NOFS", press Enter (clicking the row times out), wait for the line to read
-  // `return kvmalloc(len, GFP_NOFS);` and for the gfp-or-ineffective row to leave the Problems panel.
-  await wb.page.locator('.monaco-editor-overlaymessage', { hasText: 'No code actions available' }).waitFor();
+  // The preferred fix is first in the list; Enter applies it (clicking the row times out).
+  await wb.page.locator('.action-widget .monaco-list-row', { hasText: 'Use GFP_NOFS' }).first().waitFor();
+  await wb.keyboard.press('Enter');
+  await wb.line('return kvmalloc(len, GFP_NOFS);').waitFor();
+  const panel = await wb.problemsPanel();
+  await panel.locator('.monaco-list-row', { hasText: 'OR cannot remove __GFP_FS' }).first().waitFor({ state: 'detached', timeout: 60_000 });
+  // Leave the file as it was for the other steps.
+  await wb.focusEditor();
+  await wb.keyboard.press('Control+Z');
   await wb.line('return kvmalloc(len, GFP_KERNEL | GFP_NOFS);').waitFor();
 });
 

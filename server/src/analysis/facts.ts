@@ -103,6 +103,53 @@ export interface CallSite {
   gfpArgs: { index: number; values: GfpVal[] }[];
 }
 
+/**
+ * A lock acquisition in this function, with the classes this function already holds there (over all paths; locks
+ * its callers hold are in the calling contexts). The raw material of the lock-dependency graph (#4).
+ */
+export interface LockAcquire {
+  cls: string;
+  api: string;
+  kind: LockKind;
+  read: boolean;
+  /** a trylock never waits, so it never closes a cycle (lockdep records no dependency for it either) */
+  trylock: boolean;
+  /** might_lock(): declares that the lock may be taken here (lockdep priming) without taking it */
+  declared?: boolean;
+  /** the API neither sleeps nor spins (set_page_writeback, dma_fence_begin_signalling): it marks a state, it never waits */
+  nonblocking?: boolean;
+  span: Span;
+  /** classes of the sleeping locks held just before (spinning ones are left out) */
+  heldBefore: string[];
+}
+
+/**
+ * A test in a reclaim or fault callback that limits the code after it (or inside it) to some reclaim contexts:
+ * `if (!(sc->gfp_mask & __GFP_FS)) return SHRINK_STOP;` (knowledge base: reclaimGates).
+ */
+export interface Gate {
+  /** the code the gate covers */
+  region: Span;
+  /** the `if` condition */
+  site: Span;
+  token: string;
+  /** gfp bits the allocation's mask must have for reclaim to get into the region */
+  requires?: string[];
+  /** only kswapd gets into the region */
+  kswapdOnly?: boolean;
+  /** reclaim never gets into the region (`if (current->flags & PF_MEMALLOC) return`) */
+  excluded?: boolean;
+}
+
+/** `.evict_inode = xfs_fs_evict_inode` or `s->scan_objects = foo_scan`: a function bound to an ops-table field. */
+export interface OpsBinding {
+  field: string;
+  fn: string;
+  /** the struct type of the initializer, when the binding is a designated initializer of a declared struct */
+  struct?: string;
+  span: Span;
+}
+
 export interface FunctionFacts {
   name: string;
   span: Span;
@@ -112,6 +159,10 @@ export interface FunctionFacts {
   calls: CallObservation[];
   /** calls to other functions, with the state at each (relative to this function's entry) */
   callSites: CallSite[];
+  /** lock acquisitions (blocking, trylock and declared) */
+  acquires: LockAcquire[];
+  /** reclaim gates (only in functions that test a gate token) */
+  gates: Gate[];
   /** names of the gfp_t parameters, by index */
   gfpParams: { index: number; name: string }[];
   findings: Finding[];
@@ -125,6 +176,8 @@ export interface FunctionFacts {
 
 export interface FileFacts {
   functions: FunctionFacts[];
+  /** functions bound to ops-table fields that reclaim or faults call through (knowledge base: reclaimEntries) */
+  bindings: OpsBinding[];
   /** messages about the file as a whole (binary, too large, not UTF-8) */
   problems: string[];
 }

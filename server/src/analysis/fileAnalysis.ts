@@ -3,7 +3,9 @@ import type { SourceFile } from '../syntax/sourceFile';
 import { listFunctions } from '../syntax/ast';
 import { CHECKS, type CheckConfig } from './checks';
 import type { AllocSite, FileFacts, FunctionFacts } from './facts';
+import { opsBindingsOf } from './bindings';
 import { analyseFunction, calleeEffectsOf } from './functionAnalysis';
+import { gatesOf } from './gates';
 import type { KbView } from './kbView';
 
 export interface FileAnalysisConfig extends CheckConfig {
@@ -32,6 +34,8 @@ export function analyseFile(file: SourceFile, kb: KbView, config: FileAnalysisCo
         sites: run.sites.map(({ gfpNode: _g, callNode: _c, ...site }): AllocSite => site),
         calls: run.calls,
         callSites: run.callSites,
+        acquires: run.acquires,
+        gates: gatesOf(fn, file, kb),
         gfpParams: run.gfpParams,
         findings,
         problems: run.cfg.problems.map((n) => ({ start: n.startIndex, end: n.endIndex })),
@@ -43,5 +47,11 @@ export function analyseFile(file: SourceFile, kb: KbView, config: FileAnalysisCo
       onError?.(fn.name, e);
     }
   }
-  return { functions, problems };
+  let bindings: FileFacts['bindings'] = [];
+  try {
+    bindings = opsBindingsOf(file, kb);
+  } catch (e) {
+    problems.push(`ops-table bindings: ${e instanceof Error ? e.message : String(e)}`);
+  }
+  return { functions, bindings, problems };
 }

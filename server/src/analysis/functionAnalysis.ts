@@ -7,7 +7,7 @@ import { declsOf, rewritesIn, type FunctionInfo, type VarDecl } from '../syntax/
 import type { SourceFile } from '../syntax/sourceFile';
 import type { LockApiEntry, PfFlag } from '../model/kb/types';
 import { buildCfg, reversePostOrder, type Cfg, type CfgOp } from './cfg';
-import type { AllocSite, CallObservation, CallSite, HeldLock, PathFacts, ScopeFrame, Span } from './facts';
+import type { AllocSite, CallObservation, CallSite, HeldLock, LockAcquire, PathFacts, ScopeFrame, Span } from './facts';
 import { andVal, applyScopeVal, clearBits, evalGfp, known, setBits, symbol, type GfpEnv, type GfpVal } from './gfpValue';
 import type { KbView } from './kbView';
 import { lockClassFromText, lockClassName, type LockContexts, type TypeEnv } from './lockClass';
@@ -157,6 +157,7 @@ export interface FunctionRun {
   sites: (AllocSite & { gfpNode?: Node; callNode: Node })[];
   calls: CallObservation[];
   callSites: CallSite[];
+  acquires: LockAcquire[];
   gfpParams: { index: number; name: string }[];
   scopeEvents: ScopeEvent[];
   exits: ExitState[];
@@ -246,7 +247,7 @@ export function analyseFunction(fn: FunctionInfo, file: SourceFile, kb: KbView, 
     const callSites: CallSite[] = [];
     const nothing: PathFacts = { count: 1, held: [], scopes: [], atomic: false };
     for (const c of textualCalls(file.text, fn.body.startIndex, fn.body.endIndex)) callSites.push({ callee: c.name, span: c.span, paths: [nothing], gfpArgs: [] });
-    return { fn, file, kb, sites: [], calls: [], callSites, gfpParams, scopeEvents: [], exits: [], cfg: empty, approximate: false };
+    return { fn, file, kb, sites: [], calls: [], callSites, acquires: [], gfpParams, scopeEvents: [], exits: [], cfg: empty, approximate: false };
   }
   // Declarations are looked up one name at a time: find where the name is declared in the body text and jump to
   // that node, instead of walking the whole body (node access crosses into WASM and is what analysis costs).
@@ -258,7 +259,7 @@ export function analyseFunction(fn: FunctionInfo, file: SourceFile, kb: KbView, 
     if (d === undefined) declared.set(name, (d = findDeclaration(fn.body, bodyText, name) ?? null));
     return d ?? undefined;
   };
-  const types: TypeEnv = { has: (n) => !!lookup(n), get: lookup };
+  const types: TypeEnv = { has: (n) => !!lookup(n), get: lookup, accessor: (n) => kb.accessor(n)?.returns, fieldType: (s, f) => kb.fieldType(s, f) };
   const isGfp = (d: VarDecl) => /\bgfp_t\b/.test(d.typeText) && d.pointerDepth === 0;
   const gfpLocals = new Set<string>(fn.params.filter(isGfp).map((p) => p.name));
   for (const m of bodyText.matchAll(GFP_DECL)) {
@@ -315,17 +316,20 @@ export function analyseFunction(fn: FunctionInfo, file: SourceFile, kb: KbView, 
     opaque: (stmt) => !hasMarkIn(marks, stmt.startIndex, stmt.endIndex),
   });
 
-  const run: FunctionRun = { fn, file, kb, sites: [], calls: [], callSites: [], gfpParams, scopeEvents: [], exits: [], cfg, approximate: false };
+  const run: FunctionRun = { fn, file, kb, sites: [], calls: [], callSites: [], acquires: [], gfpParams, scopeEvents: [], exits: [], cfg, approximate: false };
   const callSiteIndex = new Map<number, CallSite>();
   const siteIndex = new Map<number, FunctionRun['sites'][number]>();
   const callIndex = new Map<string, CallObservation>();
 
   const initVars: Record<string, GfpVal> = {};
   for (const p of fn.params) if (gfpLocals.has(p.name)) initVars[p.name] = symbol(p.name, 'param');
-  const init: AState = { held: [], scopes: [], vars: initVars, conds: {} };
+  // `__must_hold(&l)` on the function: its callers hold l (sparse's contract; lockdep_assert_held() is the same
+  // declaration in the body and is applied where it stands).
+  const mustHold = mustHoldOf(fn, file, types, (n) => kb.lockContext(n)?.cls);
+  const init: AState = { held: mustHold, scopes: [], vars: initVars, conds: {} };
 
   const ctx: WalkCtx = {
-    kb, types, gfpLocals, params, run, siteIndex, callIndex, callSiteIndex, opaqueCalls: new Map(), callSiteStates: new Map(), recording: false, callees,
+    kb, types, gfpLocals, params, run, siteIndex, callIndex, callSiteIndex, acquireIndex: new Map(), opaqueCalls: new Map(), callSiteStates: new Map(), recording: false, callees,
     lockContexts: (n) => kb.lockContext(n)?.cls, relevant: kbRelevant, marks, interesting: new Map(), names: new Map(), args: new Map(), conds: new Map(), correlated, classes: new Map(),
   };
 
@@ -348,6 +352,8 @@ export function analyseFunction(fn: FunctionInfo, file: SourceFile, kb: KbView, 
     run.scopeEvents.length = 0;
     run.exits.length = 0;
     run.callSites.length = 0;
+    run.acquires.length = 0;
+    ctx.acquireIndex.clear();
     callSiteIndex.clear();
     ctx.callSiteStates.clear();
     siteIndex.clear();
@@ -423,6 +429,8 @@ interface WalkCtx {
   siteIndex: Map<number, FunctionRun['sites'][number]>;
   callIndex: Map<string, CallObservation>;
   callSiteIndex: Map<number, CallSite>;
+  /** per acquisition site and class: the recorded acquisition */
+  acquireIndex: Map<string, LockAcquire>;
   /** the call sites found in each opaque statement's text */
   opaqueCalls: Map<number, { name: string; span: Span }[]>;
   /** per call site: the keys of the states already recorded (a site is reached once per distinct state) */
@@ -441,7 +449,7 @@ interface WalkCtx {
   conds: Map<number, CondSpec>;
   /** normalised conditions that at least two branches of the function test */
   correlated: ReadonlySet<string>;
-  classes: Map<string, { cls: string; read: boolean }[]>;
+  classes: Map<string, { cls: string; read: boolean; anyOf?: boolean }[]>;
 }
 
 function transferOp(op: CfgOp, states: Counted[], ctx: WalkCtx): Counted[] {
@@ -559,7 +567,15 @@ function onCall(call: Node, states: Counted[], ctx: WalkCtx): Counted[] {
     const alloc = kb.allocator(name);
     if (alloc) recordSite(call, name, alloc, states, ctx);
     // A trylock in a branch condition acquires on the success edge (see assume); elsewhere the outcome is unknown.
-    if (lock.op === 'trylock' || lock.op === 'assert-held') return states;
+    if (lock.op === 'trylock') {
+      recordAcquires(lock, argsOf(call, ctx), call, states, ctx, { trylock: true });
+      return states;
+    }
+    if (lock.op === 'might-acquire') {
+      recordAcquires(lock, argsOf(call, ctx), call, states, ctx, { declared: true });
+      return states;
+    }
+    if (lock.op === 'assert-held') return states.map((c) => ({ s: assertHeld(c.s, lock, argsOf(call, ctx), call, ctx), count: c.count }));
     if (lock.op === 'acquire' && lock.sleeps) observe(ctx, 'sleep', name, call, states);
     return states.map((c) => ({ s: applyLock(c.s, lock, argsOf(call, ctx), call, ctx, false), count: c.count }));
   }
@@ -570,6 +586,18 @@ function onCall(call: Node, states: Counted[], ctx: WalkCtx): Counted[] {
     // jbd2__journal_start(journal, …, gfp_mask, …) allocates the handle before the scope begins.
     const alloc = kb.allocator(name);
     if (alloc) recordSite(call, name, alloc, states, ctx);
+    // Opening a transaction waits for a commit in progress, so it is an acquisition of the resource (lockdep's
+    // jbd2_handle and btrfs_trans_num_writers maps) for the dependency graph.
+    if (tx.op === 'open' && ctx.recording) {
+      const key = `${call.startIndex}:${tx.resource}`;
+      let a = ctx.acquireIndex.get(key);
+      if (!a) {
+        a = { cls: tx.resource, api: name, kind: 'other', read: true, trylock: false, span: span(call), heldBefore: [] };
+        ctx.acquireIndex.set(key, a);
+        ctx.run.acquires.push(a);
+      }
+      for (const c of states) for (const h of c.s.held) if (!a.heldBefore.includes(h.cls)) a.heldBefore.push(h.cls);
+    }
     return states.map((c) => {
       if (tx.op === 'open') {
         const frame: ScopeFrame = {
@@ -704,6 +732,11 @@ function lastIndex<T>(xs: readonly T[], p: (x: T) => boolean): number {
 function applyLock(s: AState, api: LockApiEntry, args: Node[], site: Node, ctx: WalkCtx, guard: boolean): AState {
   const classes = lockClassesFor(api, args, ctx);
   if (api.op === 'release') {
+    if (classes.length && classes[0].anyOf) {
+      // One of these classes, unknown which: the most recently taken of them.
+      const i = lastIndex(s.held, (h) => classes.some((c) => c.cls === h.cls));
+      return i < 0 ? s : { ...s, held: s.held.filter((_, j) => j !== i) };
+    }
     let held = s.held;
     for (const { cls } of classes) {
       const i = lastIndex(held, (h) => h.cls === cls);
@@ -712,6 +745,7 @@ function applyLock(s: AState, api: LockApiEntry, args: Node[], site: Node, ctx: 
     return held === s.held ? s : { ...s, held };
   }
   if (api.op !== 'acquire' && api.op !== 'trylock') return s;
+  recordAcquires(api, args, site, [{ s, count: 1 }], ctx, { trylock: api.op === 'trylock' });
   const add: HeldLock[] = classes.map((c) => ({
     cls: c.cls, kind: api.kind, read: c.read, atomic: api.atomic,
     irqsOff: !!api.irqsOff, api: api.name, site: span(site), ...(guard ? { guard: true } : {}),
@@ -719,8 +753,49 @@ function applyLock(s: AState, api: LockApiEntry, args: Node[], site: Node, ctx: 
   return { ...s, held: [...s.held, ...add] };
 }
 
+/** Records an acquisition (once per site and class; the classes held before it accumulate over states). */
+function recordAcquires(api: LockApiEntry, args: Node[], site: Node, states: readonly Counted[], ctx: WalkCtx, how: { trylock?: boolean; declared?: boolean }) {
+  if (!ctx.recording) return;
+  for (const { cls, read } of lockClassesFor(api, args, ctx)) {
+    const key = `${site.startIndex}:${cls}`;
+    let a = ctx.acquireIndex.get(key);
+    if (!a) {
+      a = {
+        cls, api: api.name, kind: api.kind, read, trylock: !!how.trylock, span: span(site), heldBefore: [],
+        ...(how.declared ? { declared: true } : {}), ...(!api.sleeps && !api.atomic ? { nonblocking: true } : {}),
+      };
+      ctx.acquireIndex.set(key, a);
+      ctx.run.acquires.push(a);
+    }
+    // Spinning holders are left out: taking a sleeping lock under one is sleep-in-atomic, not a dependency.
+    for (const c of states) for (const h of c.s.held) if (h.cls !== cls && !h.atomic && !a.heldBefore.includes(h.cls)) a.heldBefore.push(h.cls);
+  }
+}
+
+/** lockdep_assert_held(&l): the lock is held here (added when the walk has not seen it taken: a caller took it). */
+function assertHeld(s: AState, api: LockApiEntry, args: Node[], site: Node, ctx: WalkCtx): AState {
+  const add: HeldLock[] = [];
+  for (const c of lockClassesFor(api, args, ctx)) {
+    if (s.held.some((h) => h.cls === c.cls) || add.some((h) => h.cls === c.cls)) continue;
+    const like = ctx.kb.lock(api.name);
+    add.push({ cls: c.cls, kind: like?.kind ?? 'other', read: c.read, atomic: false, irqsOff: false, api: api.name, site: span(site) });
+  }
+  return add.length ? { ...s, held: [...s.held, ...add] } : s;
+}
+
+/** `__must_hold(&ip->i_lock)` between the function's name and body: held on entry. */
+function mustHoldOf(fn: FunctionInfo, file: SourceFile, types: TypeEnv, contexts: LockContexts): HeldLock[] {
+  const out: HeldLock[] = [];
+  for (const rw of file.rewrites) {
+    if (rw.kind !== 'lock-annotation' || rw.macro !== '__must_hold' || rw.start < fn.start || rw.start >= fn.body.startIndex || !rw.args?.[0]) continue;
+    const cls = lockClassFromText(rw.args[0].text, types, contexts);
+    if (!out.some((h) => h.cls === cls)) out.push({ cls, kind: 'other', read: false, atomic: false, irqsOff: false, api: '__must_hold', site: { start: rw.start, end: rw.end } });
+  }
+  return out;
+}
+
 /** Lock classes an API call names: one, or several for flag-selected APIs such as xfs_ilock(ip, A|B). */
-function lockClassesFor(api: LockApiEntry, args: Node[], ctx: WalkCtx): { cls: string; read: boolean }[] {
+function lockClassesFor(api: LockApiEntry, args: Node[], ctx: WalkCtx): { cls: string; read: boolean; anyOf?: boolean }[] {
   // Types are flow-insensitive, so the classes of a call are the same in every state: computed once.
   const key = `${api.name}@${args[0]?.id ?? -1}`;
   let c = ctx.classes.get(key);
@@ -728,7 +803,7 @@ function lockClassesFor(api: LockApiEntry, args: Node[], ctx: WalkCtx): { cls: s
   return c;
 }
 
-function computeLockClasses(api: LockApiEntry, args: Node[], ctx: WalkCtx): { cls: string; read: boolean }[] {
+function computeLockClasses(api: LockApiEntry, args: Node[], ctx: WalkCtx): { cls: string; read: boolean; anyOf?: boolean }[] {
   if (api.flagsArg !== undefined) {
     const flags = args[api.flagsArg]?.text ?? '';
     const out: { cls: string; read: boolean }[] = [];
@@ -738,6 +813,17 @@ function computeLockClasses(api: LockApiEntry, args: Node[], ctx: WalkCtx): { cl
       }
     }
     if (out.length) return out;
+    // `xfs_iunlock(dp, lock_mode)`: the mode is a variable (xfs_ilock_data_map_shared() returned it). A release
+    // drops whichever of the API's classes the object holds; an acquisition in an unknown mode is not modelled.
+    if (!/\b[A-Z][A-Z0-9_]+\b/.test(flags)) {
+      if (api.op !== 'release') return [];
+      const all = new Map<string, { cls: string; read: boolean }>();
+      for (const lf of ctx.kb.lockFlags(api.name)) {
+        const cls = lockClassName(lf.classTemplate, api.lockArg === null ? undefined : args[api.lockArg], ctx.types, ctx.lockContexts);
+        if (!all.has(cls)) all.set(cls, { cls, read: lf.read });
+      }
+      return [...all.values()].map((c) => ({ ...c, anyOf: true }));
+    }
   }
   const arg = api.lockArg === null ? undefined : args[api.lockArg];
   return [{ cls: lockClassName(api.classTemplate, arg, ctx.types, ctx.lockContexts), read: !!api.read }];

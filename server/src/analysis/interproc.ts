@@ -391,7 +391,7 @@ function applyDelta(w: GfpVal, v: GfpVal): GfpVal {
 }
 
 /** Replaces a gfp parameter of `fn` in `v` by the values a context binds to it. */
-function substitute(v: GfpVal, fn: FunctionFacts, bound: Record<string, GfpVal[]>): GfpVal[] {
+export function substitute(v: GfpVal, fn: FunctionFacts, bound: Record<string, GfpVal[]>): GfpVal[] {
   if (v.sym === undefined || v.symKind !== 'param') return [v];
   const ws = bound[v.sym];
   if (!ws || !fn.gfpParams.some((p) => p.name === v.sym)) return [v];
@@ -403,7 +403,7 @@ function pushVal(out: GfpVal[], v: GfpVal) {
   if (out.length < MAX_VALUES && !out.some((o) => valKey(o) === k)) out.push(v);
 }
 
-function flagsOf(scopes: readonly ScopeFrame[], into: PfFlag[] = []): PfFlag[] {
+export function flagsOf(scopes: readonly ScopeFrame[], into: PfFlag[] = []): PfFlag[] {
   for (const s of scopes) for (const f of s.flags) if (!into.includes(f)) into.push(f);
   return into;
 }
@@ -956,7 +956,7 @@ const NO_PATH: readonly PathFacts[] = Object.freeze([Object.freeze({ count: 1, h
 /**
  * The facts the whole-program pass needs, in less memory: call sites reached in the empty state share one path
  * list, empty lists are shared, callee names are interned, and what only per-file output uses is dropped (the
- * function's problems, findings other than sleep-in-atomic, user-access observations). The input is not changed.
+ * function's problems, findings other than sleep-in-atomic). The input is not changed.
  */
 export function compactFacts(facts: FileFacts, names: Map<string, string> = new Map()): FileFacts {
   const intern = (n: string) => {
@@ -968,6 +968,7 @@ export function compactFacts(facts: FileFacts, names: Map<string, string> = new 
   const shared = <T>(xs: T[]): T[] => (xs.length ? xs : NONE as unknown as T[]);
   return {
     problems: NONE as unknown as string[],
+    bindings: shared(facts.bindings ?? []),
     functions: facts.functions.map((fn) => {
       const paths = pathInterner();
       return {
@@ -975,7 +976,9 @@ export function compactFacts(facts: FileFacts, names: Map<string, string> = new 
       name: intern(fn.name),
       sites: shared(fn.sites),
       gfpParams: shared(fn.gfpParams),
-      calls: shared(fn.calls.some((c) => c.kind !== 'sleep') ? fn.calls.filter((c) => c.kind === 'sleep') : fn.calls),
+      calls: shared(fn.calls),
+      acquires: shared(fn.acquires ?? []),
+      gates: shared(fn.gates ?? []),
       callSites: shared(fn.callSites.map((cs) => new CompactCallSite(
         intern(cs.callee), cs.span.start, cs.span.end,
         cs.paths.length === 1 && isEmptyPath(cs.paths[0]) ? NO_PATH as PathFacts[] : paths(cs.paths),

@@ -8,6 +8,10 @@ import type { VarDecl } from '../syntax/ast';
 export interface TypeEnv {
   has(name: string): boolean;
   get(name: string): VarDecl | undefined;
+  /** knowledge base: the struct an accessor returns a pointer to (`EXT4_I` → `ext4_inode_info`) */
+  accessor?(name: string): string | undefined;
+  /** knowledge base: the struct a pointer field points to (`inode`, `i_mapping` → `address_space`) */
+  fieldType?(struct: string, field: string): string | undefined;
 }
 
 /** Sparse context names that are not lock expressions (`RCU` → `rcu_read_lock`): knowledge-base lockContexts. */
@@ -24,22 +28,74 @@ export function lockClassName(template: string | undefined, arg: Node | undefine
     if (text.startsWith('&') && template.startsWith('&{0}->')) return `&${objectBase(text.slice(1), types)}.${template.slice('&{0}->'.length)}`;
     return template.replace('{0}', objectBase(text, types));
   }
-  if (text.startsWith('&')) {
-    const inner = text.slice(1).replace(/^\((.*)\)$/, '$1');
-    const m = /^([A-Za-z_]\w*)(.*)$/.exec(inner);
-    if (!m) return text;
-    const [, id, rest] = m;
-    if (rest === '') return types.has(id) ? `&${id}` : id;
-    return `&${typeName(id, types) ?? id}${rest}`;
-  }
+  if (text.startsWith('&')) return addressClass(text, types);
   return text;
 }
 
-/** The lockdep-style name of the object an expression points to: its struct tag when declared, else the text. */
+/**
+ * The lockdep-style name of the object an expression points to: the struct type of the last pointer hop whose type
+ * is known, followed by the fields after it. `ip->i_lock` (struct xfs_inode *ip) → `xfs_inode->i_lock`;
+ * `inode->i_mapping` → `address_space`; `EXT4_I(inode)->i_data_sem` → `ext4_inode_info->i_data_sem`. Unknown types
+ * leave the text as written.
+ */
 function objectBase(text: string, types: TypeEnv): string {
-  const m = /^([A-Za-z_]\w*)((?:->|\.).*)?$/.exec(text);
-  if (!m) return text;
-  return `${typeName(m[1], types) ?? m[1]}${m[2] ?? ''}`;
+  const p = resolvePath(text, types);
+  return p ? `${p.base}${p.rest}` : text;
+}
+
+/** Splits `base(->|.)f1(->|.)f2…` (base an identifier or an accessor call) and walks the known field types. */
+function resolvePath(text: string, types: TypeEnv): { base: string; rest: string } | undefined {
+  const t = stripParens(text);
+  const id = /^[A-Za-z_]\w*/.exec(t);
+  if (!id) return undefined;
+  let i = id[0].length;
+  let struct: string | undefined;
+  let base = id[0];
+  if (t[i] === '(') {
+    // An accessor call: EXT4_I(inode), file_inode(file), folio_inode(folio).
+    let depth = 0;
+    let j = i;
+    for (; j < t.length; j++) {
+      if (t[j] === '(') depth++;
+      else if (t[j] === ')' && --depth === 0) break;
+    }
+    if (j >= t.length) return undefined;
+    struct = types.accessor?.(id[0]);
+    base = t.slice(0, j + 1);
+    i = j + 1;
+  } else {
+    struct = typeName(id[0], types);
+  }
+  const rest = t.slice(i);
+  if (rest !== '' && !/^(?:(?:->|\.)[A-Za-z_]\w*)+$/.test(rest)) return { base: struct ?? base, rest };
+  if (!struct) return { base, rest };
+  // Walk the fields whose pointee types the knowledge base knows.
+  const hops = [...rest.matchAll(/(->|\.)([A-Za-z_]\w*)/g)];
+  let at: string = struct;
+  let k = 0;
+  for (; k < hops.length; k++) {
+    const next: string | undefined = types.fieldType?.(at, hops[k][2]);
+    if (!next) break;
+    at = next;
+  }
+  return { base: at, rest: hops.slice(k).map((h) => `${h[1]}${h[2]}`).join('') };
+}
+
+function stripParens(t: string): string {
+  while (t.startsWith('(') && t.endsWith(')')) {
+    let depth = 0;
+    let closesAtEnd = true;
+    for (let i = 0; i < t.length; i++) {
+      if (t[i] === '(') depth++;
+      else if (t[i] === ')' && --depth === 0 && i !== t.length - 1) {
+        closesAtEnd = false;
+        break;
+      }
+    }
+    if (!closesAtEnd) break;
+    t = t.slice(1, -1);
+  }
+  return t;
 }
 
 function typeName(id: string, types: TypeEnv): string | undefined {
@@ -53,9 +109,14 @@ export function lockClassFromText(text: string, types: TypeEnv, contexts: LockCo
   const t = text.replace(/\s+/g, '').replace(/\[[^\]]*\]/g, '');
   const context = contexts(t);
   if (context) return context;
-  const m = /^&\(?([A-Za-z_]\w*)(.*?)\)?$/.exec(t);
-  if (!m) return t;
-  const [, id, rest] = m;
-  if (rest === '') return types.has(id) ? `&${id}` : id;
-  return `&${typeName(id, types) ?? id}${rest}`;
+  return t.startsWith('&') ? addressClass(t, types) : t;
+}
+
+/** `&foo_lock` (a static lock: its name), `&ip->i_lock` (a field: the object's type and the field). */
+function addressClass(text: string, types: TypeEnv): string {
+  const inner = stripParens(text.slice(1));
+  const m = /^([A-Za-z_]\w*)$/.exec(inner);
+  if (m) return types.has(m[1]) ? `&${m[1]}` : m[1];
+  const p = resolvePath(inner, types);
+  return p ? `&${p.base}${p.rest}` : text;
 }

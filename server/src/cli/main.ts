@@ -7,12 +7,14 @@ import * as os from 'node:os';
 import {
   buildProgram, compactFacts, contexts, crossSleepInAtomic, edgeCount, lineStartsOf, positionAt, pruneUnresolvedCalls, sccCount, siteContexts, type ProgramFileInput,
 } from '../analysis/interproc';
+import { findDeadlocks } from '../analysis/deadlock';
 import { createKbProvider } from '../analysis/kbView';
 import { analyseFiles } from '../index/analyseFiles';
 import { defaultCacheDir, FactsCache } from '../index/cache';
 import { resolveKernelVersion } from '../io/kernelTree';
-import { findingsOf, programFindingsOf, renderFindingsText, renderSarif, renderSitesText, sitesOf, type AnalysedFile, type JsonFinding, type JsonSite } from './output';
+import { deadlockFindingsOf, findingsOf, programFindingsOf, renderFindingsText, renderSarif, renderSitesText, sitesOf, type AnalysedFile, type JsonFinding, type JsonSite } from './output';
 import { runSimulate } from './simulate';
+import { FixSession, takeFixOption } from './fix';
 
 const VERSION = '0.1.0';
 const HELP_BASE = 'https://github.com/reclaim-lens/reclaim-lens/blob/main/docs/checks/';
@@ -27,6 +29,11 @@ commands:
             both also take: --jobs N (worker threads, default: cores), --cache DIR (default: per-user
             cache directory), --no-cache (read and write no cache), --stats (a summary line on stderr)
             check --callees also reports sleep-in-atomic through callees (experimental: see #3)
+            check --fix [CODE,...] applies the verified quick fixes of these codes to the files
+            (default: those of high confidence) and prints what it changed
+            check and explain: --min-severity error|warning|information (default information),
+            --no-class-level (leave out class-level reclaim cycles), --loopback-nfs (model loop-back NFS)
+  explain   the lockdep-format report of the findings at FILE:LINE, over the tree [PATH...] (default: --root)
   simulate  explore a deadlock model FILE.rlsim [--format text|json|svg|promela]
   version   print the version
 
@@ -48,6 +55,7 @@ export async function main(argv: string[], io: Io): Promise<number> {
     switch (verb) {
       case 'check':
       case 'hints':
+      case 'explain':
         return await analyseCommand(verb, rest, io);
       case 'simulate':
         return runSimulate(rest, { readFile: (p) => fs.readFileSync(path.resolve(io.cwd, p), 'utf8'), stdout: io.stdout, stderr: io.stderr });
@@ -76,7 +84,14 @@ export async function main(argv: string[], io: Io): Promise<number> {
   }
 }
 
-async function analyseCommand(verb: 'check' | 'hints', args: string[], io: Io): Promise<number> {
+const SEVERITIES = ['error', 'warning', 'information', 'hint'] as const;
+
+async function analyseCommand(verb: 'check' | 'hints' | 'explain', args: string[], io: Io): Promise<number> {
+  // check --fix [CODE,...] (cli/fix.ts): taken out first, parseArgs has no optional option values.
+  const fixOpt = verb === 'check' ? takeFixOption(args) : undefined;
+  if (fixOpt?.error) throw new UsageError(fixOpt.error);
+  if (fixOpt) args = fixOpt.args;
+  const fixing = fixOpt?.fix ? new FixSession(fixOpt.fix) : undefined;
   const { values, positionals } = parseArgs({
     args,
     allowPositionals: true,
@@ -92,12 +107,26 @@ async function analyseCommand(verb: 'check' | 'hints', args: string[], io: Io): 
       // fs/ + mm/ of 6.12 are such false positives).
       callees: { type: 'boolean', default: false },
       stats: { type: 'boolean', default: false },
+      'min-severity': { type: 'string', default: 'information' },
+      'no-class-level': { type: 'boolean', default: false },
+      'loopback-nfs': { type: 'boolean', default: false },
     },
   });
+  const minSeverity = SEVERITIES.indexOf(values['min-severity'] as (typeof SEVERITIES)[number]);
+  if (minSeverity < 0) throw new UsageError(`--min-severity must be one of ${SEVERITIES.join(', ')}`);
+  let target: { file: string; line: number } | undefined;
+  if (verb === 'explain') {
+    const at = positionals.shift();
+    const m = at ? /^(.*):(\d+)$/.exec(at) : null;
+    if (!m) throw new UsageError('explain needs FILE:LINE first');
+    target = { file: m[1], line: Number(m[2]) };
+    if (positionals.length === 0) positionals.push(values.root ?? '.');
+  }
   const jobs = values.jobs === undefined ? os.availableParallelism() : Number(values.jobs);
   if (!Number.isInteger(jobs) || jobs < 1 || jobs > 256) throw new UsageError(`--jobs must be a whole number from 1 to 256`);
   if (values['no-cache'] && values.cache !== undefined) throw new UsageError('--cache and --no-cache exclude each other');
   const formats = verb === 'check' ? ['text', 'json', 'sarif'] : ['text', 'json'];
+  const reports = verb !== 'hints';
   if (!formats.includes(values.format!)) throw new UsageError(`--format must be one of ${formats.join(', ')} for ${verb}`);
   if (positionals.length === 0) throw new UsageError(`${verb} needs at least one PATH`);
   const root = path.resolve(io.cwd, values.root ?? '.');
@@ -135,7 +164,8 @@ async function analyseCommand(verb: 'check' | 'hints', args: string[], io: Io): 
     jobs, cache, kernelVersion: resolved.version, disabledChecks: [], maxBytes: MAX_FILE_MB * 1024 * 1024,
     onFile(r) {
       const f: AnalysedFile = { rel: rel(r.abs), text: '', lineStarts: lineStartsOf(r.text), facts: r.facts, kb: view };
-      if (verb === 'check') findings.push(...findingsOf([f]));
+      if (reports) findings.push(...findingsOf([f]));
+      fixing?.collect(r.abs, rel(r.abs), r.text, r.facts);
       kept.push({ ...f, facts: compactFacts(r.facts, names) });
     },
     onProblem(abs, message, isError) {
@@ -175,8 +205,15 @@ async function analyseCommand(verb: 'check' | 'hints', args: string[], io: Io): 
       n += f.facts.functions.length;
     }
     sites = sitesOf(kept, { get: (fi, fni, si) => perSite.get(fnBase[fi] + fni)?.[si], line: (file, o) => posIn(file, o).line });
-  } else if (values.callees) {
-    const cross = programFindingsOf(crossSleepInAtomic(program, ctxs, view.gfp), posIn);
+  } else {
+    // Reclaim and fault deadlocks (#4), and with --callees sleep-in-atomic through callees (#3).
+    if (progress) progress('reclaim and fault deadlocks');
+    const dl = findDeadlocks(program, ctxs, view, {
+      classLevel: !values['no-class-level'], crossWaits: values['loopback-nfs'] ? ['reclaimLens.model.loopbackNfs'] : [],
+    });
+    const cross = deadlockFindingsOf(dl.findings, posIn);
+    if (values.callees) cross.push(...programFindingsOf(crossSleepInAtomic(program, ctxs, view.gfp), posIn));
+    if (values.stats) io.stderr(`reclaim-lens: deadlocks: ${dl.takes.roots.length} reclaim/fault callbacks bound, ${dl.findings.length} findings\n`);
     // Each file's cross-function findings after its own, files in path order.
     const all = [...findings, ...cross].map((f, i) => ({ f, i, file: fileIndex.get(f.file) ?? -1 }));
     all.sort((a, b) => a.file - b.file || a.i - b.i);
@@ -193,6 +230,25 @@ async function analyseCommand(verb: 'check' | 'hints', args: string[], io: Io): 
   if (verb === 'hints') {
     io.stdout(values.format === 'json' ? JSON.stringify({ kernelVersion: resolved.version, sites }, null, 2) + '\n' : renderSitesText(sites));
     return ioError ? 2 : 0;
+  }
+  // --min-severity filters every finding (a reported class-level cycle is information).
+  const shown = findings.filter((f) => SEVERITIES.indexOf(f.severity) <= minSeverity);
+  findings.length = 0;
+  findings.push(...shown);
+  if (target) {
+    const want = rel(path.resolve(io.cwd, target.file));
+    const at = findings.filter((f) => f.file === want && f.line === target!.line);
+    if (values.format === 'json') io.stdout(JSON.stringify({ kernelVersion: resolved.version, findings: at }, null, 2) + '\n');
+    else if (!at.length) io.stdout(`${want}:${target.line}: no finding\n`);
+    else io.stdout(at.map((f) => f.report ?? renderFindingsText([f])).join('\n'));
+    if (ioError) return 2;
+    return at.length ? 0 : 1;
+  }
+  if (fixing) {
+    return fixing.finish({
+      stdout: io.stdout, stderr: io.stderr, findings, format: values.format!, kernelVersion: resolved.version, kbFor: kb.view,
+      program, contexts: ctxs, ioError, version: VERSION, helpBase: HELP_BASE,
+    });
   }
   if (values.format === 'json') io.stdout(JSON.stringify({ kernelVersion: resolved.version, findings }, null, 2) + '\n');
   else if (values.format === 'sarif') io.stdout(renderSarif(findings, VERSION, HELP_BASE));

@@ -1,6 +1,8 @@
 // Renders analysis results for the terminal and for scripts: gcc-style text, JSON, SARIF 2.1.0.
 // The JSON shapes are a public contract (README "CLI"): extend, never change.
+import { OFF_BY_DEFAULT } from '../analysis/checks';
 import type { AllocSite, Finding, FileFacts } from '../analysis/facts';
+import type { DeadlockFinding } from '../analysis/deadlock';
 import { positionAt, type ProgramFinding, type SiteContext } from '../analysis/interproc';
 import { positionOf } from '../analysis/lines';
 import type { KbView } from '../analysis/kbView';
@@ -37,15 +39,25 @@ export interface JsonFinding {
   function: string;
   message: string;
   related: { file: string; line: number; message: string }[];
+  /** deadlock findings (extension of the contract): the lockdep-format report */
+  report?: string;
+  /** deadlock findings: every link of the chain, in order (file and line when inside the analysed tree, else the knowledge base's citation) */
+  chain?: { file?: string; line?: number; source?: string; function: string; what: string }[];
+  /** deadlock findings: the locks of the cycle, the held one first (`&xfs_inode->i_lock`, `fs_reclaim`) */
+  cycle?: string[];
+  /** deadlock findings: a class-level cycle (reclaim reaches only other instances of the held lock's class) */
+  classLevel?: boolean;
 }
 
-export function findingsOf(files: AnalysedFile[]): JsonFinding[] {
+/** Findings of per-function checks; refactoring suggestions (off by default) only for the codes in `include`. */
+export function findingsOf(files: AnalysedFile[], include: readonly string[] = []): JsonFinding[] {
   const out: JsonFinding[] = [];
   for (const f of files) {
     const pos = positions(f);
     for (const fn of f.facts.functions) {
       const perCode = new Map<string, number>();
       for (const x of fn.findings) {
+        if (OFF_BY_DEFAULT.includes(x.code) && !include.includes(x.code)) continue;
         const n = (perCode.get(x.code) ?? 0) + 1;
         perCode.set(x.code, n);
         const a = pos(x.span.start);
@@ -73,6 +85,19 @@ export function programFindingsOf(findings: ProgramFinding[], line: (file: strin
       code: x.code, severity: x.severity, file: x.file, line: a.line, column: a.column, endLine: b.line, endColumn: b.column,
       function: x.function, message: x.message,
       related: x.related.map((r) => ({ file: r.file, line: line(r.file, r.span.start).line, message: r.message })),
+    };
+  });
+}
+
+/** Deadlock findings with their report, chain and cycle. */
+export function deadlockFindingsOf(findings: DeadlockFinding[], line: (file: string, offset: number) => { line: number; column: number }): JsonFinding[] {
+  const base = programFindingsOf(findings, line);
+  return base.map((j, i) => {
+    const f = findings[i];
+    return {
+      ...j, report: f.report, cycle: f.cycle,
+      chain: f.chain.map((c) => ({ ...(c.file && c.span ? { file: c.file, line: line(c.file, c.span.start).line } : {}), ...(c.source ? { source: c.source } : {}), function: c.function, what: c.what })),
+      ...(f.classLevel ? { classLevel: true } : {}),
     };
   });
 }

@@ -1,4 +1,6 @@
-// Diagnostics of a file, filtered by the user's settings; each code has a page under docs/checks/.
+// Diagnostics of a file, filtered by the user's settings; each code has a page under docs/checks/. The refactoring
+// suggestions (checks marked offByDefault) are left out unless asked for; their quick fixes stay available.
+import { OFF_BY_DEFAULT } from '../analysis/checks';
 import type { FileFacts, Severity } from '../analysis/facts';
 import type { Diagnostic, DiagnosticsConfig } from './types';
 
@@ -9,6 +11,7 @@ export function diagnostics(facts: FileFacts, config: DiagnosticsConfig): Diagno
   for (const fn of facts.functions) {
     for (const f of fn.findings) {
       if (config.disabled.includes(f.code)) continue;
+      if (!config.showRefactorings && OFF_BY_DEFAULT.includes(f.code)) continue;
       if (RANK[f.severity] > RANK[config.minimumSeverity]) continue;
       out.push({
         range: f.span, severity: f.severity, code: f.code, message: f.message, function: f.function,

@@ -41,4 +41,6 @@ export interface InlayHintsConfig {
 export interface DiagnosticsConfig {
   disabled: readonly string[];
   minimumSeverity: Severity;
+  /** report the refactoring suggestions that are off by default (nofs-scope-candidate, nofs-unnecessary) */
+  showRefactorings?: boolean;
 }

@@ -9,7 +9,7 @@ import { hashBytes, type FactsCache } from './cache';
 import { WorkerPool } from './pool';
 
 /** What cached facts depend on besides the file: this code's version and the built-in knowledge base. */
-export const ANALYSER_VERSION = `0.1.0-a3+kb.${hashBytes(Buffer.from(JSON.stringify(BUILTIN_FILES))).slice(0, 12)}`;
+export const ANALYSER_VERSION = `0.1.0-a4+kb.${hashBytes(Buffer.from(JSON.stringify(BUILTIN_FILES))).slice(0, 12)}`;
 
 export interface FileResult {
   abs: string;
@@ -63,7 +63,7 @@ export async function analyseFiles(files: readonly string[], o: AnalyseFilesOpti
     if (!facts) {
       const res = await pool.run({ text: decoded.text, kernelVersion: o.kernelVersion, disabledChecks: o.disabledChecks });
       for (const e of res.errors) o.onProblem(abs, e, false);
-      facts = res.facts ?? { functions: [], problems: res.errors };
+      facts = res.facts ?? { functions: [], bindings: [], problems: res.errors };
       if (res.facts && res.errors.length === 0) o.cache?.put(key, res.facts);
     }
     results.set(i, { abs, text: decoded.text, facts });

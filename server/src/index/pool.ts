@@ -5,7 +5,8 @@ import * as path from 'node:path';
 import { Worker } from 'node:worker_threads';
 import type { WorkRequest, WorkResult } from './protocol';
 
-function workerScript(): string {
+/** dist/worker.js: the pool's workers, and the language server's whole-program index (programWorker.ts). */
+export function workerScript(): string {
   // Beside the bundle (dist/cli.js, dist/server.js), or dist/ when running from source under tsx.
   const candidates = [path.join(__dirname, 'worker.js'), path.join(__dirname, '..', '..', '..', 'dist', 'worker.js')];
   const found = candidates.find((c) => fs.existsSync(c));

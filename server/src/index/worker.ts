@@ -1,14 +1,20 @@
 // A worker thread of the workspace index: parses and analyses the texts it is sent, answers plain FileFacts.
 // One parser per worker; a failure in one file is answered as a problem for that file.
-import { parentPort } from 'node:worker_threads';
+// Started with workerData.role = 'program-index', the same bundle is the language server's whole-program index
+// (programWorker.ts) instead.
+import { parentPort, workerData } from 'node:worker_threads';
 import { createKbProvider } from '../analysis/kbView';
 import { AnalysisHost } from '../ide/host';
 import { initParser } from '../syntax/parser';
+import { PROGRAM_INDEX_ROLE, runProgramIndexWorker } from './programWorker';
 import type { WorkRequest, WorkResult } from './protocol';
 
-const hostP = initParser().then((p) => new AnalysisHost(p, createKbProvider().view));
+const programIndex = (workerData as { role?: string } | null)?.role === PROGRAM_INDEX_ROLE;
+if (programIndex && parentPort) runProgramIndexWorker(parentPort);
 
-parentPort?.on('message', async (req: WorkRequest) => {
+const hostP = programIndex ? undefined : initParser().then((p) => new AnalysisHost(p, createKbProvider().view));
+
+if (hostP) parentPort?.on('message', async (req: WorkRequest) => {
   let res: WorkResult;
   try {
     const host = await hostP;

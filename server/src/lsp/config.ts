@@ -5,21 +5,26 @@ import type { Severity } from '../analysis/facts';
 export interface Config {
   kernelVersion: string;
   inlayHints: { mode: 'changed' | 'all' | 'off' };
-  diagnostics: { disabled: string[]; minimumSeverity: Severity };
+  diagnostics: { disabled: string[]; minimumSeverity: Severity; showRefactorings: boolean };
   maxFileSizeMB: number;
   kernelRoot: string;
   kbPaths: string[];
   model: { loopbackNfs: boolean };
+  /** the workspace index (lsp/workspaceIndex.ts): auto = on when the folder looks like a kernel tree */
+  index: { enabled: 'auto' | 'on' | 'off'; paths: string[] };
+  deadlock: { classLevel: boolean };
 }
 
 export const DEFAULT_CONFIG: Config = {
   kernelVersion: 'auto',
   inlayHints: { mode: 'changed' },
-  diagnostics: { disabled: [], minimumSeverity: 'hint' },
+  diagnostics: { disabled: [], minimumSeverity: 'hint', showRefactorings: false },
   maxFileSizeMB: 10,
   kernelRoot: '',
   kbPaths: [],
   model: { loopbackNfs: false },
+  index: { enabled: 'auto', paths: [] },
+  deadlock: { classLevel: true },
 };
 
 const SEVERITIES: Severity[] = ['error', 'warning', 'information', 'hint'];
@@ -54,6 +59,11 @@ export function parseConfig(raw: unknown): { config: Config; problems: string[] 
     if (typeof sev === 'string' && (SEVERITIES as string[]).includes(sev)) c.diagnostics.minimumSeverity = sev as Severity;
     else bad('diagnostics.minimumSeverity', `${JSON.stringify(sev)} is not one of ${SEVERITIES.join(', ')}`, c.diagnostics.minimumSeverity);
   }
+  const refactorings = get('diagnostics.showRefactorings');
+  if (refactorings !== undefined) {
+    if (typeof refactorings === 'boolean') c.diagnostics.showRefactorings = refactorings;
+    else bad('diagnostics.showRefactorings', 'expected true or false', c.diagnostics.showRefactorings);
+  }
   const max = get('maxFileSizeMB');
   if (max !== undefined) {
     if (typeof max === 'number' && Number.isFinite(max) && max > 0 && max <= 1024) c.maxFileSizeMB = max;
@@ -73,6 +83,23 @@ export function parseConfig(raw: unknown): { config: Config; problems: string[] 
   if (nfs !== undefined) {
     if (typeof nfs === 'boolean') c.model.loopbackNfs = nfs;
     else bad('model.loopbackNfs', 'expected true or false', c.model.loopbackNfs);
+  }
+  const indexEnabled = get('index.enabled');
+  if (indexEnabled !== undefined) {
+    if (indexEnabled === 'auto' || indexEnabled === 'on' || indexEnabled === 'off') c.index.enabled = indexEnabled;
+    else bad('index.enabled', `${JSON.stringify(indexEnabled)} is not one of auto, on, off`, c.index.enabled);
+  }
+  const indexPaths = get('index.paths');
+  if (indexPaths !== undefined) {
+    // Folders relative to the workspace folder: no absolute paths, nothing that leaves the folder.
+    const relative = (d: unknown) => typeof d === 'string' && d.trim() !== '' && !/^([\\/]|[A-Za-z]:)/.test(d) && !d.split(/[\\/]/).includes('..');
+    if (Array.isArray(indexPaths) && indexPaths.every(relative)) c.index.paths = indexPaths;
+    else bad('index.paths', 'expected an array of folders relative to the workspace folder (no absolute paths, no ..)', c.index.paths);
+  }
+  const classLevel = get('deadlock.classLevel');
+  if (classLevel !== undefined) {
+    if (typeof classLevel === 'boolean') c.deadlock.classLevel = classLevel;
+    else bad('deadlock.classLevel', 'expected true or false', c.deadlock.classLevel);
   }
   return { config: c, problems };
 }

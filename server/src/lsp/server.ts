@@ -18,7 +18,10 @@ import { resolveKernelVersion } from '../io/kernelTree';
 import { initParser } from '../syntax/parser';
 import { parseConfig, type Config } from './config';
 import { SimulateRequest, StatusNotification, type StatusParams } from './protocol';
-import { toDiagnostic, toHover, toInlayHint } from './toProto';
+import { codeActions } from './codeActions';
+import { createAnalyser } from '../ide/fixes';
+import { FIX_ALL_KIND, toDiagnostic, toHover, toInlayHint } from './toProto';
+import { WorkspaceIndex } from './workspaceIndex';
 import {
   isRlsim, ModelRuns, refreshCodeLenses, RLSIM_CAPABILITIES, rlsimCodeLenses, rlsimDefinition, rlsimDiagnostics, rlsimHover, simulate,
   sourceBases,
@@ -46,12 +49,15 @@ export function startServer(connection: Connection = createConnection(ProposedFe
   const documents = new TextDocuments(TextDocument);
   const states = new Map<string, DocState>();
   const configs = new Map<string, Promise<Config>>();
+  /** bad settings already reported since the last change of settings (each document and the index read them) */
+  const reportedProblems = new Set<string>();
   const timers = new Map<string, NodeJS.Timeout>();
   let parser: Parser | undefined;
   let kb: KbProvider | undefined;
   let host: AnalysisHost | undefined;
   let canConfigure = false;
   let canRefreshHints = false;
+  let canShowDisabledActions = false;
   let rootPath: string | undefined;
   const log = (msg: string) => connection.console.log(msg);
   /** A message for the user; a client that cannot show it must not take the server down. */
@@ -90,7 +96,11 @@ export function startServer(connection: Connection = createConnection(ProposedFe
         let raw: unknown;
         if (canConfigure) raw = await connection.workspace.getConfiguration({ scopeUri: uri, section: 'reclaimLens' });
         const { config, problems } = parseConfig(raw);
-        for (const p of problems) warn(`Reclaim Lens: ${p}`);
+        for (const p of problems) {
+          if (reportedProblems.has(p)) continue;
+          reportedProblems.add(p);
+          warn(`Reclaim Lens: ${p}`);
+        }
         return config;
       })();
       configs.set(uri, c);
@@ -149,6 +159,7 @@ export function startServer(connection: Connection = createConnection(ProposedFe
     }
     const a = st.analysis!;
     const diags = diagnostics(a.facts, config.diagnostics).map((d) => toDiagnostic(d, doc, helpHref));
+    diags.push(...wsIndex.diagnosticsFor(doc.uri, config.diagnostics));
     connection.sendDiagnostics({ uri: doc.uri, version: doc.version, diagnostics: diags });
     if (canRefreshHints) void connection.languages.inlayHint.refresh().catch(() => undefined);
     const sites = a.facts.functions.reduce((n, f) => n + f.sites.length, 0);
@@ -168,9 +179,20 @@ export function startServer(connection: Connection = createConnection(ProposedFe
     }, delay));
   }
 
+  // The workspace index (lsp/workspaceIndex.ts): whole-program deadlock findings, merged into publish() and hover.
+  const wsIndex = new WorkspaceIndex({
+    connection, log, warn, config: configFor, helpHref,
+    isOpen: (uri) => !!documents.get(uri),
+    republish: (uri) => {
+      const doc = documents.get(uri);
+      if (doc) schedule(doc, 0);
+    },
+  });
+
   connection.onInitialize(async (params: InitializeParams): Promise<InitializeResult> => {
     canConfigure = !!params.capabilities.workspace?.configuration;
     canRefreshHints = !!params.capabilities.workspace?.inlayHint?.refreshSupport;
+    canShowDisabledActions = !!params.capabilities.textDocument?.codeAction?.disabledSupport;
     const folder = params.workspaceFolders?.[0]?.uri ?? params.rootUri ?? undefined;
     try {
       rootPath = folder ? fileURLToPath(folder) : undefined;
@@ -180,11 +202,14 @@ export function startServer(connection: Connection = createConnection(ProposedFe
     parser = await initParser();
     kb = createKbProvider();
     host = new AnalysisHost(parser, kb.view);
+    wsIndex.setFolder(rootPath);
     return {
       capabilities: {
-        textDocumentSync: TextDocumentSyncKind.Incremental,
+        // didSave refreshes the workspace index (lsp/workspaceIndex.ts)
+        textDocumentSync: { openClose: true, change: TextDocumentSyncKind.Incremental, save: { includeText: false } },
         inlayHintProvider: { resolveProvider: false },
         hoverProvider: true,
+        codeActionProvider: { codeActionKinds: ['quickfix', FIX_ALL_KIND] },
         ...RLSIM_CAPABILITIES,
       },
       serverInfo: { name: 'reclaim-lens', version: '0.1.0' },
@@ -195,12 +220,17 @@ export function startServer(connection: Connection = createConnection(ProposedFe
     if (canConfigure) void connection.client.register(DidChangeConfigurationNotification.type, { section: 'reclaimLens' });
     for (const p of kb?.problems ?? []) warn(`Reclaim Lens: knowledge base: ${p}`);
     status({ state: 'ready', message: 'ready' });
+    void wsIndex.configure();
   });
 
   connection.onDidChangeConfiguration(() => {
     configs.clear();
+    reportedProblems.clear();
     for (const doc of documents.all()) schedule(doc, 0);
+    void wsIndex.configure();
   });
+  documents.onDidSave((e) => wsIndex.saved(e.document.uri));
+  connection.onShutdown(() => wsIndex.dispose());
 
   documents.onDidOpen((e) => schedule(e.document, 0));
   documents.onDidChangeContent((e) => schedule(e.document, 150));
@@ -208,7 +238,7 @@ export function startServer(connection: Connection = createConnection(ProposedFe
     clearTimeout(timers.get(e.document.uri));
     states.delete(e.document.uri);
     configs.delete(e.document.uri);
-    connection.sendDiagnostics({ uri: e.document.uri, diagnostics: [] });
+    connection.sendDiagnostics({ uri: e.document.uri, diagnostics: wsIndex.closed(e.document.uri) });
   });
 
   connection.languages.inlayHint.on(isolate('inlayHint', async (p) => {
@@ -227,7 +257,18 @@ export function startServer(connection: Connection = createConnection(ProposedFe
     const r = await analysisOf(doc);
     if (!r?.st.analysis) return null;
     const h = hover(r.st.analysis.facts, r.st.analysis.text, doc.offsetAt(p.position), r.st.analysis.kb.gfp);
-    return h ? toHover(h, doc) : null;
+    return wsIndex.withReports(h ? toHover(h, doc) : null, doc.uri, p.position, r.config.diagnostics);
+  }));
+
+  // Quick fixes, each verified by re-analysis (ide/fixes), and source.fixAll.reclaimLens.
+  connection.onCodeAction(isolate('codeAction', async (p) => {
+    const doc = documents.get(p.textDocument.uri);
+    if (!doc || isRlsim(doc) || !parser || !kb) return null;
+    const config = await configFor(doc.uri);
+    if (decodeProblem(doc.getText(), config.maxFileSizeMB * 1024 * 1024)) return null;
+    const analyser = createAnalyser(parser, kb.view, kernelVersionFor(doc.uri, config));
+    const facts = (await analysisOf(doc))?.st.analysis?.facts;
+    return codeActions(doc, p, { analyser, config, helpHref, disabledSupport: canShowDisabledActions, facts });
   }));
 
   // ---- .rlsim models (lsp/rlsim.ts): go-to-source, "▶ Run model" code lens, reclaimLens/simulate ----

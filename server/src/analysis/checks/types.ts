@@ -10,6 +10,8 @@ export interface CheckConfig {
 export interface Check {
   code: string;
   defaultSeverity: Severity;
+  /** a refactoring suggestion: computed (its quick fix stays available) but not shown unless asked for */
+  offByDefault?: boolean;
   run(fn: FunctionRun, config: CheckConfig): Finding[];
 }
 

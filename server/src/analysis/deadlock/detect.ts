@@ -1,0 +1,391 @@
+// Reclaim and fault deadlocks over the whole program, lockdep-style but static. Reclaim is the pseudo-lock
+// `fs_reclaim` (taken by allocations that may enter FS reclaim, held while reclaim runs), mmu-notifier invalidation
+// the pseudo-lock `mmu_notifier_invalidate_range_start` (touched by every allocation that may directly reclaim), a
+// page fault the lock `&mm->mmap_lock` (taken by every user-memory access, held while fault handlers run). An
+// allocation or user access made while holding L closes a cycle when the matching path takes L itself (the shortest
+// cycle) or takes M while someone else acquires L holding M (a three-lock chain). Fence-signalling sections and
+// frozen queues are rules rather than cycles: reclaim waits on fences and on I/O to the frozen queue.
+import type { GfpModel } from '../../model/gfp';
+import type { HeldLock, PathFacts, ScopeFrame, Span } from '../facts';
+import { applyScopeVal, hasBit, renderVal, type GfpVal } from '../gfpValue';
+import { flagsOf, programLine, substitute, type CallingContext, type ChainLink, type Contexts, type Program, type ProgramFinding, type ProgramFunction } from '../interproc';
+import { lockdepReport, type ReportInput } from './report';
+import { fsOf, type ReclaimContext, type Take, type Takes } from './takes';
+
+export const FS_RECLAIM = 'fs_reclaim';
+export const MMU_NOTIFIER = 'mmu_notifier_invalidate_range_start';
+export const MMAP_LOCK = '&mm->mmap_lock';
+
+export type DeadlockCode = 'reclaim-deadlock' | 'fault-deadlock' | 'reclaim-in-fence' | 'reclaim-frozen-queue';
+export const DEADLOCK_CODES: readonly DeadlockCode[] = ['reclaim-deadlock', 'fault-deadlock', 'reclaim-in-fence', 'reclaim-frozen-queue'];
+
+export interface DeadlockOptions {
+  /** report class-level cycles (the same lock class, but reclaim only reaches other instances) */
+  classLevel: boolean;
+}
+
+/** One link of a reported chain, for JSON and the lockdep-format report. */
+export interface ChainStep {
+  file?: string;
+  span?: Span;
+  /** kernel source cited by the knowledge base, for steps outside the analysed tree */
+  source?: string;
+  function: string;
+  what: string;
+}
+
+export interface DeadlockFinding extends ProgramFinding {
+  code: DeadlockCode;
+  /** the lockdep-format report */
+  report: string;
+  chain: ChainStep[];
+  /** the locks of the cycle, in order, starting with the held one */
+  cycle: string[];
+  classLevel?: boolean;
+}
+
+/** Who holds a lock in a context: the lock with the file and function that took it. */
+interface Holder {
+  lock: HeldLock;
+  file: string;
+  function: string;
+  /** calls from the function that took the lock down to the allocating function */
+  chain: ChainLink[];
+}
+
+interface DepWitness {
+  file: string;
+  function: string;
+  span: Span;
+  api: string;
+  /** the witness takes the held lock shared */
+  read: boolean;
+}
+
+const INODE_LIKE = /^&?(?:[a-z0-9_]*inode(?:_info)?|address_space)(?:->|\.)|^PG_(?:locked|writeback)$/;
+
+/** Which lock classes have a lockdep key per filesystem type (knowledge base: classKeys). */
+export type PerFsType = (cls: string) => boolean;
+
+/** Knowledge the cycle search needs besides the gfp model. */
+export interface DetectKb {
+  /** the class's lockdep key is per filesystem type (knowledge base: classKeys) */
+  perFs: PerFsType;
+  /** `before` → `after` is a documented lock order (knowledge base: lockOrders) */
+  documentedOrder(before: string, after: string): boolean;
+}
+
+const NO_KB: DetectKb = { perFs: () => false, documentedOrder: () => false };
+
+export function detectDeadlocks(program: Program, ctxs: Contexts, takes: Takes, model: GfpModel, options: DeadlockOptions, dkb: DetectKb = NO_KB): DeadlockFinding[] {
+  const perFs = dkb.perFs;
+  const bit = (n: string) => model.lookup(n) ?? 0;
+  const DIRECT = bit('__GFP_DIRECT_RECLAIM');
+  const FS = bit('__GFP_FS');
+  const IO = bit('__GFP_IO');
+  const deps = dependencies(program, ctxs);
+  const out: DeadlockFinding[] = [];
+  const line = (file: string, o: number) => programLine(program, file, o);
+
+  for (const f of program.functions) {
+    const file = program.files[f.file].path;
+    const cs = ctxs.get(f.id);
+    const contexts: CallingContext[] = cs && cs.length ? cs : [EMPTY_CONTEXT];
+    const best = new Map<string, Candidate>(); // per span start and code
+    const consider = (c: Candidate) => {
+      const k = `${c.code}@${c.span.start}`;
+      const have = best.get(k);
+      if (!have || rank(c) < rank(have)) best.set(k, c);
+    };
+    for (const site of f.facts.sites) {
+      for (const p of site.paths) {
+        if (p.atomic) continue; // sleep-in-atomic territory
+        for (const c of contexts) {
+          if (c.atomic) continue;
+          const flags = flagsOf(p.scopes, flagsOf(c.scopes));
+          if (flags.includes('PF_MEMALLOC')) continue; // reclaim does not recurse
+          const holders = holdersOf(c, p, file, f.facts.name);
+          if (!holders.length) continue;
+          for (const r of substitute(p.requested, f.facts, c.gfpParams)) {
+            const v = applyScopeVal(r, flags, model);
+            if (hasBit(v, DIRECT) !== 'yes' && !site.entry.mayAlwaysSleep) continue;
+            const mask = renderVal(v, model);
+            const what = `${site.api}(${mask})`;
+            const nolockdep = /__GFP_NOLOCKDEP/.test(site.literalText);
+            for (const h of holders) {
+              if (h.lock.kind === 'fence') {
+                consider({ code: 'reclaim-in-fence', span: site.call, held: h, what, mask, severity: 'error', len: 1, context: c });
+                continue;
+              }
+              if (/q_usage_counter/.test(h.lock.cls) && hasBit(v, IO) === 'yes') {
+                consider({ code: 'reclaim-frozen-queue', span: site.call, held: h, what, mask, severity: 'warning', len: 1, context: c });
+                continue;
+              }
+            }
+            const pseudo: [ReclaimContext, string][] = [];
+            if (hasBit(v, FS) === 'yes') pseudo.push(['reclaim', FS_RECLAIM], ['kswapd', FS_RECLAIM]);
+            pseudo.push(['mmu-notifier', MMU_NOTIFIER]);
+            for (const [ctxName, pseudoLock] of pseudo) {
+              const admitted = (t: Take) => t.requireNames.every((n) => hasBit(v, bit(n)) === 'yes');
+              for (const h of holders) {
+                if (h.lock.kind === 'fence' || /q_usage_counter/.test(h.lock.cls)) continue;
+                if (dkb.documentedOrder(h.lock.cls, pseudoLock)) continue;
+                const cand = cycleFor(h, ctxName, pseudoLock, admitted, takes, deps, perFs);
+                if (!cand) continue;
+                consider({ code: 'reclaim-deadlock', span: site.call, held: h, what, mask, nolockdep, context: c, ...cand });
+              }
+            }
+          }
+        }
+      }
+    }
+    for (const call of f.facts.calls) {
+      if (call.kind !== 'uaccess') continue;
+      for (const p of call.paths) {
+        if (p.atomic) continue;
+        for (const c of contexts) {
+          if (c.atomic) continue;
+          const holders = holdersOf(c, p, file, f.facts.name);
+          for (const h of holders) {
+            if (dkb.documentedOrder(h.lock.cls, MMAP_LOCK)) continue;
+            const cand = cycleFor(h, 'fault', MMAP_LOCK, () => true, takes, deps, perFs);
+            if (!cand) continue;
+            consider({ code: 'fault-deadlock', span: call.call, held: h, what: `${call.api}()`, mask: '', context: c, ...cand });
+          }
+        }
+      }
+    }
+    let ordinal = 0;
+    for (const c of [...best.values()].sort((a, b) => a.span.start - b.span.start || a.code.localeCompare(b.code))) {
+      if (c.classLevel && !options.classLevel) continue;
+      out.push(toFinding(c, f, file, ++ordinal, line));
+    }
+  }
+  return out;
+}
+
+interface Candidate {
+  code: DeadlockCode;
+  span: Span;
+  held: Holder;
+  what: string;
+  mask: string;
+  severity: ProgramFinding['severity'];
+  /** locks in the cycle (2: L → pseudo → L; 3: L → pseudo → M → L) */
+  len: number;
+  context: CallingContext;
+  pseudo?: string;
+  take?: Take;
+  /** cycle of three: who takes L while holding M */
+  dep?: DepWitness;
+  classLevel?: boolean;
+  nolockdep?: boolean;
+}
+
+const SEVERITY_RANK = { error: 0, warning: 1, information: 2, hint: 3 } as const;
+const rank = (c: Candidate) => SEVERITY_RANK[c.severity] * 10 + c.len;
+
+function cycleFor(h: Holder, ctxName: ReclaimContext, pseudo: string, admitted: (t: Take) => boolean, takes: Takes, deps: Deps, perFs: PerFsType):
+  Pick<Candidate, 'severity' | 'len' | 'pseudo' | 'take' | 'dep' | 'classLevel'> | undefined {
+  const m = takes.byContext.get(ctxName);
+  if (!m) return undefined;
+  // A class keyed per filesystem type is one class per filesystem: both ends must be in the same one (or generic).
+  const sameFs = (cls: string, a: string, b: string) => !perFs(cls) || a === '*' || b === '*' || a === b;
+  const holderFs = fsOf(h.file);
+  const direct = m.get(h.lock.cls)?.find((t) => admitted(t) && sameFs(h.lock.cls, holderFs, t.fs));
+  if (direct) {
+    const classLevel = direct.objects === 'unreferenced-inode' && INODE_LIKE.test(h.lock.cls);
+    return { severity: weak(classLevel, h.lock.read && direct.read, direct), len: 2, pseudo, take: direct, classLevel };
+  }
+  // L → pseudo → M → L: someone acquires L while holding M.
+  const into = deps.into.get(h.lock.cls);
+  if (!into) return undefined;
+  for (const [from, w] of into) {
+    const wFs = fsOf(w.file);
+    if (!sameFs(h.lock.cls, holderFs, wFs)) continue;
+    // The witness ties both classes to one filesystem (generic code takes both for the same file): the held lock's
+    // and the reclaim-taken lock's filesystems must agree too.
+    const t = m.get(from)?.find((x) => admitted(x) && sameFs(from, x.fs, wFs) && (!perFs(from) || !perFs(h.lock.cls) || sameFs(from, x.fs, holderFs)));
+    if (!t) continue;
+    const classLevel = t.objects === 'unreferenced-inode' && INODE_LIKE.test(from);
+    return { severity: weak(classLevel, h.lock.read && w.read, t), len: 3, pseudo, take: t, dep: w, classLevel };
+  }
+  return undefined;
+}
+
+/**
+ * Cycles that need something more than the two paths to meet are information, not warnings: a class-level cycle
+ * (another instance of the class), one where both sides take the lock shared (a writer must queue in between), one
+ * only kswapd closes (the allocation stalls behind kswapd; direct reclaim goes on).
+ */
+function weak(classLevel: boolean, readRead: boolean, t: Take): ProgramFinding['severity'] {
+  return classLevel || readRead || t.kswapdOnly || t.rare ? 'information' : 'warning';
+}
+
+const EMPTY_CONTEXT: CallingContext = { held: [], scopes: [], atomic: false, gfpParams: {}, chain: [], callers: 0, callSites: [] };
+
+/** Locks held at a path in a context, callers' first, and transactions reclaim can wait on as held resources. */
+function holdersOf(c: CallingContext, p: PathFacts, file: string, fn: string): Holder[] {
+  const out: Holder[] = [];
+  const seen = new Set<string>();
+  for (const h of c.held) {
+    if (seen.has(h.cls) || h.atomic) continue;
+    seen.add(h.cls);
+    out.push({ lock: h, file: h.file, function: h.function, chain: chainFrom(c.chain, h.function) });
+  }
+  for (const h of p.held) {
+    if (seen.has(h.cls) || h.atomic) continue;
+    seen.add(h.cls);
+    out.push({ lock: h, file, function: fn, chain: [] });
+  }
+  const resources = (scopes: readonly ScopeFrame[], sf: (s: ScopeFrame) => { file: string; function: string }) => {
+    for (const s of scopes) {
+      if (!s.resource || seen.has(s.resource)) continue;
+      seen.add(s.resource);
+      const where = sf(s);
+      out.push({
+        lock: { cls: s.resource, kind: 'other', read: true, atomic: false, irqsOff: false, api: s.api, site: s.site },
+        file: where.file, function: where.function, chain: where.function === fn ? [] : chainFrom(c.chain, where.function),
+      });
+    }
+  };
+  resources(c.scopes, (s) => ({ file: (s as { file?: string }).file ?? file, function: (s as { function?: string }).function ?? fn }));
+  resources(p.scopes, () => ({ file, function: fn }));
+  return out;
+}
+
+/** The links of a context's chain from the function that took a lock down to the current function. */
+function chainFrom(chain: readonly ChainLink[], taker: string): ChainLink[] {
+  const i = chain.findIndex((l) => l.function === taker);
+  return i >= 0 ? chain.slice(i) : [...chain];
+}
+
+interface Deps {
+  /** to-class → from-class → a witness (someone acquires `to` while holding `from`) */
+  into: Map<string, Map<string, DepWitness>>;
+}
+
+/** Lock-order dependencies of the whole program: in-function (held before) and through calling contexts. */
+function dependencies(program: Program, ctxs: Contexts): Deps {
+  const into = new Map<string, Map<string, DepWitness>>();
+  const add = (from: string, to: string, w: DepWitness) => {
+    if (from === to || from === FS_RECLAIM || from.includes(MMU_NOTIFIER)) return;
+    let m = into.get(to);
+    if (!m) into.set(to, (m = new Map()));
+    if (!m.has(from)) m.set(from, w);
+  };
+  for (const f of program.functions) {
+    if (!f.facts.acquires.length) continue;
+    const file = program.files[f.file].path;
+    const cs = ctxs.get(f.id) ?? [];
+    for (const a of f.facts.acquires) {
+      if (a.trylock || a.declared || a.nonblocking) continue;
+      const w = { file, function: f.facts.name, span: a.span, api: a.api, read: a.read };
+      for (const h of a.heldBefore) add(h, a.cls, w);
+      for (const c of cs) for (const h of c.held) add(h.cls, a.cls, w);
+    }
+  }
+  return { into };
+}
+
+function toFinding(c: Candidate, f: ProgramFunction, file: string, ordinal: number, line: (file: string, o: number) => string): DeadlockFinding {
+  const L = c.held.lock.cls;
+  const takenAt = `${c.held.file}:${line(c.held.file, c.held.lock.site.start)}`;
+  const related: ProgramFinding['related'] = [];
+  const chain: ChainStep[] = [];
+  const rel = (file: string, span: Span, message: string, fn: string) => {
+    related.push({ file, span, message });
+    chain.push({ file, span, function: fn, what: message });
+  };
+  rel(c.held.file, c.held.lock.site, `${L} taken here by ${c.held.lock.api}() in ${c.held.function}()`, c.held.function);
+  for (const l of c.held.chain) rel(l.file, l.span, `${l.function}() calls ${l.callee}() with ${L} held`, l.function);
+  rel(file, c.span, `${c.what} in ${f.facts.name}()`, f.facts.name);
+  let message: string;
+  const cycle = [L];
+  if (c.code === 'reclaim-in-fence') {
+    message = `${c.what} inside a dma-fence signalling section (begun at ${takenAt}): reclaim and mmu notifiers wait on fences, so only a non-blocking allocation is allowed here`;
+    cycle.push('dma_fence_map');
+  } else if (c.code === 'reclaim-frozen-queue') {
+    message = `${c.what} may do I/O to reclaim while ${L} is frozen (frozen at ${takenAt}): reclaim's I/O waits for the queue to unfreeze; use GFP_NOIO or a memalloc_noio scope`;
+    cycle.push('blk-mq freeze');
+  } else {
+    const t = c.take!;
+    const via = describeVia(t);
+    const pathText = pathOf(t);
+    const taken = t.steps.length ? t.steps[t.steps.length - 1] : undefined;
+    const takenWhere = taken ? ` (${taken.file}:${line(taken.file, taken.span.start)})` : '';
+    const gate = t.requireNames.length ? `; the path requires ${t.requireNames.join('|')}, which ${c.mask} has` : '';
+    const M = t.cls;
+    if (c.code === 'fault-deadlock') {
+      message = c.len === 2
+        ? `${c.what} may fault while ${L} is held, and the fault path can take ${L}: ${pathText}${takenWhere}`
+        : `${c.what} may fault while ${L} is held; the fault path takes ${M} (${pathText}${takenWhere}) and ${c.dep!.function}() takes ${L} while holding ${M}`;
+    } else {
+      const into = t.context === 'mmu-notifier' ? 'mmu-notifier invalidation' : t.context === 'kswapd' ? 'kswapd' : 'reclaim';
+      message = c.len === 2
+        ? `${c.what} may enter ${into} while ${L} is held, and ${into} can take ${L} via ${pathText}${takenWhere}${gate}`
+        : `${c.what} may enter ${into} while ${L} is held; ${into} takes ${M} via ${pathText}${takenWhere}${gate}, and ${c.dep!.function}() takes ${L} while holding ${M}`;
+    }
+    if (c.classLevel) message += `. Class-level only: ${via} reaches only inodes nobody holds a reference to, so this needs another instance of ${L} (lockdep reports it; it deadlocks only if the held one can be such an inode)`;
+    if (t.kswapdOnly) message += '. Only kswapd takes this path, so the allocation stalls behind kswapd rather than deadlocking itself';
+    if (t.rare) message += `. Reclaim takes this path ${t.rare}`;
+    if (c.held.lock.read && (c.len === 2 ? t.read : c.dep!.read)) message += `. Both sides take ${L} shared: it blocks only when a writer is queued between them`;
+    if (c.nolockdep) message += '. __GFP_NOLOCKDEP hides this from lockdep';
+    if (c.held.lock.api.endsWith('_nested')) message += `. The _nested subclass of ${c.held.lock.api}() hides this from lockdep`;
+    cycle.push(c.pseudo!);
+    if (c.len === 3) cycle.push(M);
+    // the reclaim side
+    if (t.binding) rel(t.binding.file, t.binding.span, `${t.binding.fn}() is ${via}: ${kernelPath(t)}`, t.binding.fn);
+    for (const s of t.steps) {
+      rel(s.file, s.span, s.callee ? `${s.function}() calls ${s.callee}()` : `${s.function}() takes ${t.cls} by ${s.api}()`, s.function);
+    }
+    if (t.cross) chain.push({ function: t.cross.waitsFor, source: t.cross.takes.find((x) => x.cls === t.cls)?.source, what: `${t.cross.waitsFor} takes ${t.cls} (${t.cross.name}: ${t.cross.path.map((p) => p.fn).join(' → ')})` });
+    if (c.dep) rel(c.dep.file, c.dep.span, `${c.dep.function}() takes ${L} by ${c.dep.api}() while holding ${M}`, c.dep.function);
+  }
+  const report = lockdepReport(reportInput(c, f, file, line, chain));
+  return { code: c.code, severity: c.severity, span: c.span, function: f.facts.name, file, message, related, ordinal, report, chain, cycle, ...(c.classLevel ? { classLevel: true } : {}) };
+}
+
+function describeVia(t: Take): string {
+  if (t.via === 'priming') return 'lockdep priming (fs_reclaim_acquire … might_lock)';
+  if (t.cross) return `${t.cross.name} (${t.cross.waitsFor})`;
+  return t.entry?.struct ? `${t.entry.struct}.${t.entry.field}` : `->${t.entry?.field ?? t.via}`;
+}
+
+function kernelPath(t: Take): string {
+  return t.entry ? `${t.entry.path.map((p) => p.fn).join(' → ')} → ->${t.entry.field}() (${t.entry.source})` : t.via;
+}
+
+/** `super_cache_scan → xfs_fs_free_cached_objects → xfs_reclaim_inodes_nr → xfs_ilock`. */
+function pathOf(t: Take, full = false): string {
+  const names: string[] = [];
+  // The generic part of the path (allocator to the callback) is long and the same for every finding: its last
+  // two calls say which door reclaim came through; the report and the related information have all of it.
+  const generic = (fns: string[]) => (full || fns.length <= 2 ? fns : ['…', ...fns.slice(-2)]);
+  if (t.entry) names.push(...generic(t.entry.path.map((p) => p.fn)));
+  if (t.cross) {
+    names.push(...generic(t.cross.path.map((p) => p.fn)));
+    names.push(t.cross.waitsFor);
+  }
+  if (t.via === 'priming') names.push('lockdep priming');
+  for (const s of t.steps) names.push(s.function);
+  const last = t.steps[t.steps.length - 1];
+  if (last?.api) names.push(last.api);
+  return names.join(' → ');
+}
+
+function reportInput(c: Candidate, f: ProgramFunction, file: string, line: (file: string, o: number) => string, chain: ChainStep[]): ReportInput {
+  const L = c.held.lock.cls;
+  const source = c.code === 'reclaim-in-fence' ? 'dma_fence_map' : c.code === 'reclaim-frozen-queue' ? 'blk-mq freeze' : c.pseudo!;
+  return {
+    title: c.code === 'reclaim-in-fence' || c.code === 'reclaim-frozen-queue' ? 'blocking allocation in a section reclaim waits on' : 'possible circular locking dependency detected',
+    task: f.facts.name,
+    trying: { cls: source, at: `${c.what} ${file}:${line(file, c.span.start)}` },
+    held: { cls: L, read: c.held.lock.read, at: `${c.held.lock.api} ${c.held.file}:${line(c.held.file, c.held.lock.site.start)}` },
+    parent: c.len === 3 ? c.take!.cls : undefined,
+    chain: chain.map((s) => `${s.what}${s.file && s.span ? ` ${s.file}:${line(s.file, s.span.start)}` : s.source ? ` ${s.source}` : ''}`),
+    classLevel: !!c.classLevel,
+  };
+}
+
+export type { GfpVal };

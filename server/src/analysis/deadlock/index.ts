@@ -1,0 +1,25 @@
+// Reclaim and fault deadlock detection (#4) over a whole program: what reclaim and faults take (takes.ts), the
+// cycles allocations and user accesses close (detect.ts), reported in lockdep's format (report.ts).
+import type { KbView } from '../kbView';
+import type { Contexts, Program } from '../interproc';
+import { detectDeadlocks, type DeadlockFinding } from './detect';
+import { reclaimTakes, type Takes } from './takes';
+
+export { DEADLOCK_CODES, type ChainStep, type DeadlockCode, type DeadlockFinding } from './detect';
+export type { Take, Takes, ReclaimContext } from './takes';
+
+export interface DeadlockSettings {
+  /** report class-level cycles (reclaim reaches only other instances of the held lock's class); default true */
+  classLevel: boolean;
+  /** cross-thread waits to model, by setting name (`reclaimLens.model.loopbackNfs`); default none */
+  crossWaits: readonly string[];
+}
+
+export const DEFAULT_DEADLOCK_SETTINGS: DeadlockSettings = { classLevel: true, crossWaits: [] };
+
+export function findDeadlocks(program: Program, ctxs: Contexts, kb: KbView, settings: Partial<DeadlockSettings> = {}): { findings: DeadlockFinding[]; takes: Takes } {
+  const s = { ...DEFAULT_DEADLOCK_SETTINGS, ...settings };
+  const takes = reclaimTakes(program, kb, { crossWaits: s.crossWaits });
+  const dkb = { perFs: (cls: string) => !!kb.perFsTypeClass(cls), documentedOrder: (a: string, b: string) => !!kb.lockOrder(a, b) };
+  return { findings: detectDeadlocks(program, ctxs, takes, kb.gfp, { classLevel: s.classLevel }, dkb), takes };
+}

@@ -1,0 +1,231 @@
+// What reclaim (and kswapd, mmu-notifier invalidation, page faults) can take: for every function bound to an
+// ops-table field those paths call through (knowledge base: reclaimEntries), the locks it and its callees acquire
+// blocking, each with the calls that lead there and the gates on the way (`if (!(sc->gfp_mask & __GFP_FS))`).
+// Also the locks lockdep priming declares (`fs_reclaim_acquire(GFP_KERNEL); might_lock(&l);`) and the locks of
+// cross-thread waits the settings enable (loop-back NFS).
+import type { CrossWaitEntry, ReclaimEntry } from '../../model/kb/types';
+import type { GfpModel } from '../../model/gfp';
+import type { FunctionFacts, Gate, LockAcquire, Span } from '../facts';
+import type { FunctionId, Program } from '../interproc';
+
+export type ReclaimContext = 'reclaim' | 'kswapd' | 'mmu-notifier' | 'fault';
+
+/** One step of a path inside the analysed tree: where `function` calls `callee` (or takes the lock: no callee). */
+export interface TreeStep {
+  file: string;
+  function: string;
+  span: Span;
+  /** the function called here; absent for the final acquisition */
+  callee?: string;
+  /** the lock API of the final acquisition */
+  api?: string;
+}
+
+/** A lock some reclaim (or fault) path takes blocking. */
+export interface Take {
+  cls: string;
+  read: boolean;
+  context: ReclaimContext;
+  /** how the path starts: `super_operations.evict_inode`, `scan_objects`, `priming`, `loopback-nfs` */
+  via: string;
+  /** the knowledge-base entry (its generic path, with citations, outside the analysed functions) */
+  entry?: ReclaimEntry;
+  cross?: CrossWaitEntry;
+  /** where the callback is bound (`.evict_inode = xfs_fs_evict_inode`), for entries found in the tree */
+  binding?: { file: string; span: Span; fn: string };
+  /** calls from the callback down to the acquisition */
+  steps: TreeStep[];
+  /** gfp bits the allocation's mask must have for reclaim to get there (entry and gates together) */
+  requires: number;
+  requireNames: string[];
+  kswapdOnly: boolean;
+  objects?: 'unreferenced-inode' | 'any';
+  /** the path is taken only under a rare condition (knowledge base): which */
+  rare?: string;
+  /** the filesystem whose code takes the lock (`fs/<name>/`), '*' for generic code */
+  fs: string;
+}
+
+/** Per function: what it (and its callees) acquire blocking, relative to its entry. */
+interface Partial {
+  cls: string;
+  read: boolean;
+  steps: TreeStep[];
+  requires: number;
+  requireNames: string[];
+  kswapdOnly: boolean;
+}
+
+const MAX_PER_FUNCTION = 64;
+
+export interface TakesOptions {
+  /** names of the cross-wait settings that are on (`reclaimLens.model.loopbackNfs`) */
+  crossWaits: readonly string[];
+}
+
+export interface Takes {
+  /** by context, then by lock class */
+  byContext: Map<ReclaimContext, Map<string, Take[]>>;
+  /** functions bound to reclaim/fault fields and the entries they were bound to */
+  roots: { fn: FunctionId; entry: ReclaimEntry; file: string; span: Span }[];
+}
+
+export interface TakesKb {
+  reclaimEntry(field: string, struct: string | undefined): ReclaimEntry | undefined;
+  crossWaits(): readonly CrossWaitEntry[];
+  deferredCall(caller: string, callee: string): unknown;
+  gfp: GfpModel;
+}
+
+export function reclaimTakes(program: Program, kb: TakesKb, options: TakesOptions): Takes {
+  const model = kb.gfp;
+  const bitsOf = (names: readonly string[]) => names.reduce((a, n) => a | (model.lookup(n) ?? 0), 0);
+  const byName = nameIndex(program);
+  const memo = new Map<FunctionId, Partial[]>();
+  const busy = new Set<FunctionId>();
+  const fileOf = (f: FunctionId) => program.files[program.functions[f].file].path;
+
+  const summary = (f: FunctionId): Partial[] => {
+    const have = memo.get(f);
+    if (have) return have;
+    if (busy.has(f)) return [];
+    busy.add(f);
+    const facts = program.functions[f].facts;
+    const file = fileOf(f);
+    const out = new Map<string, Partial>();
+    const add = (p: Partial) => {
+      const key = `${p.cls}${p.read ? '(r)' : ''}`;
+      const old = out.get(key);
+      if (!old || better(p, old)) out.set(key, p);
+    };
+    for (const a of facts.acquires) {
+      if (a.trylock || a.nonblocking) continue;
+      const g = gateAt(facts, a.span.start, bitsOf);
+      if (!g) continue;
+      add({ cls: a.cls, read: a.read, steps: [{ file, function: facts.name, span: a.span, api: a.api }], ...g });
+    }
+    for (let i = program.outStart[f]; i < program.outStart[f + 1]; i++) {
+      const callee = program.outCallee[i];
+      const cs = facts.callSites[program.outSite[i]];
+      if (kb.deferredCall(facts.name, cs.callee)) continue;
+      const g = gateAt(facts, cs.span.start, bitsOf);
+      if (!g) continue;
+      for (const p of summary(callee)) {
+        add({
+          cls: p.cls, read: p.read, steps: [{ file, function: facts.name, span: cs.span, callee: cs.callee }, ...p.steps],
+          requires: p.requires | g.requires, requireNames: union(p.requireNames, g.requireNames), kswapdOnly: p.kswapdOnly || g.kswapdOnly,
+        });
+      }
+    }
+    const list = [...out.values()].sort((a, b) => (better(a, b) ? -1 : better(b, a) ? 1 : 0)).slice(0, MAX_PER_FUNCTION);
+    busy.delete(f);
+    memo.set(f, list);
+    return list;
+  };
+
+  const byContext = new Map<ReclaimContext, Map<string, Take[]>>();
+  const put = (t: Take) => {
+    let m = byContext.get(t.context);
+    if (!m) byContext.set(t.context, (m = new Map()));
+    const list = m.get(t.cls);
+    if (list) list.push(t);
+    else m.set(t.cls, [t]);
+  };
+  const roots: Takes['roots'] = [];
+  program.files.forEach((file, fi) => {
+    for (const b of file.facts.bindings ?? []) {
+      const entry = kb.reclaimEntry(b.field, b.struct);
+      if (!entry) continue;
+      for (const fn of byName(fi, b.fn)) {
+        roots.push({ fn, entry, file: file.path, span: b.span });
+        const entryBits = bitsOf(entry.requires ?? []);
+        const context: ReclaimContext = entry.context;
+        for (const p of summary(fn)) {
+          put({
+            cls: p.cls, read: p.read, context, via: entry.struct ? `${entry.struct}.${entry.field}` : entry.field, entry,
+            binding: { file: file.path, span: b.span, fn: b.fn }, steps: p.steps,
+            requires: p.requires | entryBits, requireNames: union(p.requireNames, entry.requires ?? []),
+            kswapdOnly: p.kswapdOnly || context === 'kswapd', ...(entry.objects ? { objects: entry.objects } : {}),
+            ...(entry.rare ? { rare: entry.rare } : {}), fs: fsOf(p.steps[p.steps.length - 1].file),
+          });
+        }
+      }
+    }
+  });
+  // Priming: a lock acquired (or declared with might_lock) while fs_reclaim is held is a lock reclaim takes.
+  program.functions.forEach((fn) => {
+    for (const a of fn.facts.acquires) {
+      if (a.trylock || !a.heldBefore.length) continue;
+      const ctx = primingContext(a);
+      if (!ctx) continue;
+      const file = fileOf(fn.id);
+      put({ cls: a.cls, read: a.read, context: ctx, via: 'priming', steps: [{ file, function: fn.facts.name, span: a.span, api: a.api }], requires: 0, requireNames: [], kswapdOnly: false, fs: fsOf(file) });
+    }
+  });
+  for (const w of kb.crossWaits()) {
+    if (!options.crossWaits.includes(w.setting)) continue;
+    const req = w.requires ?? [];
+    for (const t of w.takes) put({ cls: t.cls, read: false, context: w.context, via: w.name, cross: w, steps: [], requires: bitsOf(req), requireNames: req, kswapdOnly: false, fs: '*' });
+  }
+  for (const m of byContext.values()) for (const list of m.values()) list.sort((a, b) => a.requireNames.length - b.requireNames.length || a.steps.length - b.steps.length);
+  return { byContext, roots };
+}
+
+/** lockdep's priming idioms: `fs_reclaim_acquire(); might_lock(&l);` and the mmu-notifier map held around one. */
+function primingContext(a: LockAcquire): ReclaimContext | undefined {
+  if (a.cls === 'fs_reclaim' || a.cls.includes('mmu_notifier_invalidate_range_start')) return undefined;
+  if (a.heldBefore.includes('fs_reclaim')) return 'reclaim';
+  if (a.heldBefore.some((h) => h.includes('mmu_notifier_invalidate_range_start'))) return 'mmu-notifier';
+  return undefined;
+}
+
+/** The gates covering an offset of a function: undefined when reclaim never gets there. */
+function gateAt(facts: FunctionFacts, at: number, bitsOf: (n: readonly string[]) => number): { requires: number; requireNames: string[]; kswapdOnly: boolean } | undefined {
+  let requireNames: string[] = [];
+  let kswapdOnly = false;
+  for (const g of facts.gates ?? []) {
+    if (at < g.region.start || at >= g.region.end) continue;
+    if (g.excluded) return undefined;
+    if (g.requires) requireNames = union(requireNames, g.requires);
+    if (g.kswapdOnly) kswapdOnly = true;
+  }
+  return { requires: bitsOf(requireNames), requireNames, kswapdOnly };
+}
+
+export function gateSummary(g: Gate): string {
+  if (g.excluded) return `reclaim never gets past this test of ${g.token}`;
+  if (g.kswapdOnly) return `only kswapd gets past this test of ${g.token}`;
+  return `reclaim gets past this test only with ${g.requires?.join('|')} in its mask`;
+}
+
+/** Fewer requirements first (admits more masks), then not kswapd-only, then shorter. */
+function better(a: Partial, b: Partial): boolean {
+  if (a.requireNames.length !== b.requireNames.length) return a.requireNames.length < b.requireNames.length;
+  if (a.kswapdOnly !== b.kswapdOnly) return !a.kswapdOnly;
+  return a.steps.length < b.steps.length;
+}
+
+function union(a: readonly string[], b: readonly string[]): string[] {
+  if (!b.length) return a as string[];
+  if (!a.length) return b as string[];
+  const out = [...a];
+  for (const x of b) if (!out.includes(x)) out.push(x);
+  return out;
+}
+
+/** The filesystem a file belongs to (`fs/ext4/inode.c` → `ext4`); '*' for generic code (fs/*.c, mm/, include/). */
+export function fsOf(path: string): string {
+  return /^fs\/([^/]+)\//.exec(path)?.[1] ?? '*';
+}
+
+/** Resolves a function name as seen from a file: the file's own definition, else the non-static ones. */
+export function nameIndex(program: Program): (file: number, name: string) => FunctionId[] {
+  const local = new Map<string, FunctionId[]>();
+  const global = new Map<string, FunctionId[]>();
+  for (const fn of program.functions) {
+    const k = `${fn.file}\u0000${fn.facts.name}`;
+    (local.get(k) ?? local.set(k, []).get(k)!).push(fn.id);
+    if (!fn.facts.isStatic) (global.get(fn.facts.name) ?? global.set(fn.facts.name, []).get(fn.facts.name)!).push(fn.id);
+  }
+  return (file, name) => local.get(`${file}\u0000${name}`) ?? global.get(name) ?? [];
+}

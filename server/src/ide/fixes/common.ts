@@ -1,0 +1,123 @@
+// Helpers shared by the fix builders: gfp expressions written as an OR of names, refusals, lock classes of calls.
+import type { Node } from 'web-tree-sitter';
+import type { Finding } from '../../analysis/facts';
+import type { KbView } from '../../analysis/kbView';
+import { lockClassName, type TypeEnv } from '../../analysis/lockClass';
+import { collectDeclarations, type FunctionInfo, type VarDecl } from '../../syntax/ast';
+import type { TextEdit } from './edits';
+import { argsOf, calleeOf } from './flow';
+import type { FixKind, Refusal } from './types';
+
+export function refuse(target: Finding, reason: string, kind?: FixKind): Refusal {
+  return { code: target.code, kind, target, reason };
+}
+
+/** The operands of `a | b | (c | d)`, through parentheses; a lone expression is its own operand. */
+export function orOperands(n: Node): Node[] {
+  const out: Node[] = [];
+  const visit = (x: Node) => {
+    while (x.type === 'parenthesized_expression' && x.namedChild(0)) x = x.namedChild(0)!;
+    if (x.type === 'binary_expression' && (x.childForFieldName('operator')?.text ?? x.child(1)?.text) === '|') {
+      const l = x.childForFieldName('left');
+      const r = x.childForFieldName('right');
+      if (l) visit(l);
+      if (r) visit(r);
+      return;
+    }
+    out.push(x);
+  };
+  visit(n);
+  return out;
+}
+
+/**
+ * A gfp argument written as an OR of known names (`GFP_NOFS | __GFP_ZERO`), rewritten: `replace` maps a name to its
+ * new spelling, or to null to drop the operand. The mask before and after, for the fix's intent. Undefined when an
+ * operand is not a name the gfp table knows (a variable, a number, a call).
+ */
+export function rewriteOr(gfp: Node, text: string, kb: KbView, replace: (name: string) => string | null | undefined): { edits: TextEdit[]; before: number; after: number } | undefined {
+  const m = kb.gfp;
+  const ops = orOperands(gfp);
+  if (!ops.every((o) => o.type === 'identifier' && m.lookup(o.text) !== undefined)) return undefined;
+  let before = 0;
+  let after = 0;
+  const kept: Node[] = [];
+  const edits: TextEdit[] = [];
+  let dropped = 0;
+  for (const o of ops) {
+    const v = m.lookup(o.text)!;
+    before |= v;
+    const r = replace(o.text);
+    if (r === null) {
+      dropped++;
+      continue;
+    }
+    const name = r ?? o.text;
+    const nv = m.lookup(name);
+    if (nv === undefined) return undefined;
+    after |= nv;
+    kept.push(o);
+    if (r !== undefined && r !== o.text) edits.push({ start: o.startIndex, end: o.endIndex, newText: r });
+  }
+  if (!kept.length) return undefined;
+  if (dropped) {
+    // Rebuild the whole expression from the kept operands (and their replacements), keeping outer parentheses.
+    const inner = kept.map((o) => edits.find((e) => e.start === o.startIndex)?.newText ?? text.slice(o.startIndex, o.endIndex)).join(' | ');
+    const paren = gfp.type === 'parenthesized_expression' && kept.length > 1;
+    return { edits: [{ start: gfp.startIndex, end: gfp.endIndex, newText: paren ? `(${inner})` : inner }], before, after };
+  }
+  return { edits, before, after };
+}
+
+/** Declared names of a function (parameters and locals), for lock classes and for fresh identifiers. */
+export function typeEnvOf(info: FunctionInfo): TypeEnv & { names: Set<string> } {
+  const decls = new Map<string, VarDecl>();
+  for (const p of info.params) decls.set(p.name, p);
+  for (const d of collectDeclarations(info.body)) if (!decls.has(d.name)) decls.set(d.name, d);
+  return { has: (n) => decls.has(n), get: (n) => decls.get(n), names: new Set(decls.keys()) };
+}
+
+/** The lock classes a lock-API call names, as the analysis computes them (lockdep style). */
+export function lockClassesOfCall(call: Node, kb: KbView, types: TypeEnv): { op: string; classes: string[] } | undefined {
+  const name = calleeOf(call);
+  const api = name ? kb.lock(name) : undefined;
+  if (!api) return undefined;
+  const args = argsOf(call);
+  const contexts = (n: string) => kb.lockContext(n)?.cls;
+  if (api.flagsArg !== undefined) {
+    const flags = args[api.flagsArg]?.text ?? '';
+    const out: string[] = [];
+    for (const lf of kb.lockFlags(api.name)) {
+      if (new RegExp(`\\b${lf.flag}\\b`).test(flags)) out.push(lockClassName(lf.classTemplate, api.lockArg === null ? undefined : args[api.lockArg], types, contexts));
+    }
+    if (out.length) return { op: api.op, classes: out };
+  }
+  const arg = api.lockArg === null ? undefined : args[api.lockArg];
+  return { op: api.op, classes: [lockClassName(api.classTemplate, arg, types, contexts)] };
+}
+
+/** The restore API of a save API's family (memalloc_nofs_save → memalloc_nofs_restore), from the knowledge base. */
+export function restoreFor(saveApi: string, kb: KbView): string | undefined {
+  const save = kb.scope(saveApi);
+  if (!save || save.op !== 'save') return undefined;
+  const name = saveApi.replace(/_save$/, '_restore');
+  const r = kb.scope(name);
+  return r && r.op === 'restore' && r.family === save.family ? name : undefined;
+}
+
+/** The smallest node covering [start, end) that is a call_expression, if any. */
+export function callAt(root: Node, start: number, end: number): Node | undefined {
+  let n: Node | null = root.descendantForIndex(start, Math.max(start, end - 1));
+  while (n && !(n.type === 'call_expression' && n.startIndex <= start && n.endIndex >= end)) n = n.parent;
+  return n ?? undefined;
+}
+
+/** A name for a new local that no identifier of the function (or a macro of the file) uses. */
+export function freshName(preferred: readonly string[], fnText: string, fileText: string, taken: Set<string>): string {
+  const used = (n: string) => taken.has(n) || new RegExp(`\\b${n}\\b`).test(fnText) || new RegExp(`#\\s*define\\s+${n}\\b`).test(fileText);
+  for (const p of preferred) if (!used(p)) return p;
+  for (let i = 2; ; i++) {
+    const n = `${preferred[0]}${i}`;
+    if (!used(n)) return n;
+  }
+}

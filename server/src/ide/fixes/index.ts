@@ -1,0 +1,266 @@
+// Quick fixes for the scoped memalloc APIs, each verified by re-analysis before it is offered (verify.ts).
+// codeFixes(): the verified fixes (and the refusals, with reasons) for the findings in a range, for code actions.
+// fixAll(): applies verified fixes one at a time, re-analysing after each, until none is left (fix-all, --fix).
+// Pure: parse and analysis come in through an Analyser (ide/host.ts makes one); no IO.
+import type { Parser } from 'web-tree-sitter';
+import type { FileFacts, Finding, FunctionFacts } from '../../analysis/facts';
+import { analyseFunction, calleeEffectsOf, type CalleeEffects, type FunctionRun } from '../../analysis/functionAnalysis';
+import { analyseFile } from '../../analysis/fileAnalysis';
+import type { KbView } from '../../analysis/kbView';
+import { lineOf } from '../../analysis/lines';
+import { listFunctions, type FunctionInfo } from '../../syntax/ast';
+import { parseSource } from '../../syntax/sourceFile';
+import { atomicMask } from './atomicMask';
+import { closeScope } from './closeScope';
+import { offsetMapper, type TextEdit } from './edits';
+import { narrowOr } from './narrowOr';
+import { redundantNofs } from './redundantNofs';
+import { scopeCandidate } from './scopeCandidate';
+import type { Analyser, CallerOracle, CandidateFix, FixBuilder, Refusal, Snapshot, VerifiedFix } from './types';
+import { unnecessaryNofs } from './unnecessaryNofs';
+import { snapshotOf, verify } from './verify';
+
+export type { Analyser, CallerOracle, CallerVerdict, CandidateFix, FixKind, Refusal, VerifiedFix } from './types';
+export type { TextEdit } from './edits';
+export { applyEdits } from './edits';
+
+const BUILDERS: Readonly<Record<string, FixBuilder>> = {
+  'scope-unbalanced': closeScope,
+  'gfp-or-ineffective': narrowOr,
+  'nofs-redundant': redundantNofs,
+  'nofs-scope-candidate': scopeCandidate,
+  'nofs-unnecessary': unnecessaryNofs,
+  'sleep-in-atomic': atomicMask,
+};
+
+/** Codes with quick fixes, in the order fix-all applies them (balanced scopes first: other fixes require them). */
+export const FIXABLE_CODES: readonly string[] = Object.keys(BUILDERS);
+/**
+ * Codes fix-all and `check --fix` apply when none is named: those whose fixes are of high confidence.
+ * sleep-in-atomic offers alternatives (a choice); nofs-unnecessary is of lower confidence and applied only when named
+ * (and then only where the whole program's calling contexts are known and clean).
+ */
+export const FIX_ALL_CODES: readonly string[] = FIXABLE_CODES.filter((c) => c !== 'sleep-in-atomic' && c !== 'nofs-unnecessary');
+
+/** An Analyser over a parser and the knowledge base (incremental reparse of the previous snapshot's tree). */
+export function createAnalyser(parser: Parser, kbFor: (kernelVersion: string) => KbView, kernelVersion: string): Analyser {
+  const kb = kbFor(kernelVersion);
+  return {
+    kb, kernelVersion,
+    parse: (text, previous) => parseSource(parser, text, previous),
+    analyse: (file) => analyseFile(file, kb, { kernelVersion, disabledChecks: [] }),
+  };
+}
+
+export interface FixRequest {
+  /** codes to fix (default: every fixable code) */
+  codes?: readonly string[];
+  /** only findings whose span intersects this range */
+  range?: { start: number; end: number };
+  /** what calling contexts say (nofs-unnecessary); default: the file's own call graph */
+  callers?: CallerOracle;
+}
+
+/** Per snapshot: the function list and callee lock effects, and each function's walk on demand. */
+class Walks {
+  private readonly infos: FunctionInfo[];
+  private readonly callees: CalleeEffects;
+  private readonly runs = new Map<number, FunctionRun>();
+  constructor(private readonly snap: Snapshot, private readonly kb: KbView) {
+    this.infos = listFunctions(snap.file);
+    this.callees = calleeEffectsOf(this.infos, snap.file);
+  }
+  of(fn: FunctionFacts): { info: FunctionInfo; run: FunctionRun } | undefined {
+    const info = this.infos.find((i) => i.node.startIndex === fn.span.start && i.name === fn.name);
+    if (!info) return undefined;
+    let run = this.runs.get(info.node.startIndex);
+    if (!run) this.runs.set(info.node.startIndex, (run = analyseFunction(info, this.snap.file, this.kb, this.callees)));
+    return { info, run };
+  }
+}
+
+function candidatesFor(an: Analyser, snap: Snapshot, walks: Walks, fn: FunctionFacts, f: Finding, callers: CallerOracle): CandidateFix[] | Refusal {
+  const builder = BUILDERS[f.code];
+  if (!builder) return { code: f.code, target: f, reason: 'no quick fix for this code' };
+  if (fn.hasError) return { code: f.code, target: f, reason: `${fn.name}() has a syntax error: its analysis cannot verify a fix` };
+  const w = walks.of(fn);
+  if (!w) return { code: f.code, target: f, reason: 'the function is not found in the syntax tree' };
+  try {
+    return builder({ analyser: an, snap, fn, info: w.info, run: w.run, callers }, f);
+  } catch (e) {
+    return { code: f.code, target: f, reason: `internal: ${e instanceof Error ? e.message : String(e)}` };
+  }
+}
+
+/** The verified fixes for the findings in a text (or in a range of it), with the reasons for those not offered. */
+export function codeFixes(an: Analyser, text: string, req: FixRequest = {}): { fixes: VerifiedFix[]; refused: Refusal[]; findings: Finding[] } {
+  const codes = req.codes ?? FIXABLE_CODES;
+  const callers = req.callers ?? fileCallers;
+  const snap = snapshotOf(an, text);
+  const fixes: VerifiedFix[] = [];
+  const refused: Refusal[] = [];
+  const findings: Finding[] = [];
+  try {
+    const walks = new Walks(snap, an.kb);
+    for (const fn of snap.facts.functions) {
+      for (const f of fn.findings) {
+        if (!codes.includes(f.code)) continue;
+        if (req.range && (f.span.end < req.range.start || f.span.start > req.range.end)) continue;
+        findings.push(f);
+        const c = candidatesFor(an, snap, walks, fn, f, callers);
+        if (!Array.isArray(c)) {
+          refused.push(c);
+          continue;
+        }
+        for (const cand of c) {
+          const v = verify(an, snap, cand);
+          if (v.ok) {
+            v.after.file.dispose();
+            fixes.push({ ...cand, followUps: v.followUps });
+          } else refused.push({ code: cand.code, kind: cand.kind, target: f, reason: v.reason });
+        }
+      }
+    }
+  } finally {
+    snap.file.dispose();
+  }
+  return { fixes, refused, findings };
+}
+
+export interface AppliedFix {
+  fix: VerifiedFix;
+  /** where the fix's finding was, as an offset into the final text */
+  at: number;
+}
+
+export interface FixAllResult {
+  text: string;
+  applied: AppliedFix[];
+  /** findings of the requested codes left unfixed, with the reason (offsets into the final text) */
+  refused: (Refusal & { at: number })[];
+  /** the analysis of the final text */
+  facts: FileFacts;
+}
+
+/**
+ * Applies the verified fixes of the requested codes one at a time, re-analysing after each (the verification's
+ * analysis of the result is the next round's starting point), until no finding of those codes has a fix left.
+ * Only fixes marked fixAll are applied; sleep-in-atomic alternatives never are.
+ */
+export function fixAll(an: Analyser, text: string, req: FixRequest = {}, maxFixes = 500): FixAllResult {
+  const codes = (req.codes ?? FIX_ALL_CODES).filter((c) => BUILDERS[c]);
+  const callers = req.callers ?? fileCallers;
+  let snap = snapshotOf(an, text);
+  const applied: AppliedFix[] = [];
+  const refused: (Refusal & { at: number })[] = [];
+  const key = (code: string, fn: string, at: number) => `${code}\u0000${fn}\u0000${at}`;
+  let skip = new Set<string>();
+  try {
+    for (let n = 0; n < maxFixes; n++) {
+      const walks = new Walks(snap, an.kb);
+      let done: { fix: VerifiedFix; after: Snapshot } | undefined;
+      outer: for (const code of codes) {
+        for (const fn of snap.facts.functions) {
+          for (const f of fn.findings) {
+            if (f.code !== code || skip.has(key(f.code, f.function, f.span.start))) continue;
+            skip.add(key(f.code, f.function, f.span.start));
+            const c = candidatesFor(an, snap, walks, fn, f, callers);
+            if (!Array.isArray(c)) {
+              refused.push({ ...c, at: f.span.start });
+              continue;
+            }
+            const cand = c.find((x) => x.fixAll);
+            if (!cand) {
+              refused.push({ code: f.code, target: f, at: f.span.start, reason: c.length ? `offered as a choice in the editor, not applied automatically: ${c[0].note ?? c[0].title}` : 'no fix' });
+              continue;
+            }
+            const v = verify(an, snap, cand);
+            if (!v.ok) {
+              refused.push({ code: f.code, kind: cand.kind, target: f, at: f.span.start, reason: v.reason });
+              continue;
+            }
+            done = { fix: { ...cand, followUps: v.followUps }, after: v.after };
+            break outer;
+          }
+        }
+      }
+      if (!done) break;
+      // Move every remembered offset into the new text.
+      const map = offsetMapper(done.fix.edits);
+      for (const a of applied) a.at = map(a.at);
+      for (const r of refused) r.at = map(r.at);
+      skip = new Set([...skip].map((k) => {
+        const [c, fnName, at] = k.split('\u0000');
+        return key(c, fnName, map(Number(at)));
+      }));
+      applied.push({ fix: done.fix, at: map(done.fix.target.span.start) });
+      snap.file.dispose();
+      snap = done.after;
+    }
+    return { text: snap.text, applied, refused, facts: snap.facts };
+  } finally {
+    snap.file.dispose();
+  }
+}
+
+/** One edit that turns `before` into `after` (common prefix and suffix kept): for clients that want a single edit. */
+export function wholeEdit(before: string, after: string): TextEdit | undefined {
+  if (before === after) return undefined;
+  let p = 0;
+  while (p < before.length && p < after.length && before[p] === after[p]) p++;
+  let s = 0;
+  while (s < before.length - p && s < after.length - p && before[before.length - 1 - s] === after[after.length - 1 - s]) s++;
+  return { start: p, end: before.length - s, newText: after.slice(p, after.length - s) };
+}
+
+// ---------------------------------------------------------------------------------------------------------------
+// Calling contexts within one file (the editor's view; the CLI passes the whole program's)
+
+/**
+ * nofs-unnecessary needs every calling context free of locks and scopes. One file cannot show that: its functions may
+ * be called from other files, through ops tables, from reclaim or writeback. So within a file the verdict is dirty when
+ * a caller in the file (directly or further up) holds a lock or has a scope open, and otherwise unknown, with what is
+ * known in the reason; only the whole program's calling contexts (the CLI) can say clean.
+ */
+export const fileCallers: CallerOracle = (fn, file) => {
+  const facts = file.facts;
+  const seen = new Set<string>([fn.name]);
+  const queue: FunctionFacts[] = [fn];
+  let sites = 0;
+  while (queue.length) {
+    const g = queue.shift()!;
+    for (const h of facts.functions) {
+      for (const c of h.callSites) {
+        if (c.callee !== g.name) continue;
+        if (g === fn) sites++;
+        const bad = c.paths.find((p) => p.held.length > 0 || p.scopes.length > 0);
+        if (bad) {
+          const what = bad.held.length ? `holding ${bad.held[bad.held.length - 1].cls}` : `inside ${bad.scopes[bad.scopes.length - 1].api}()`;
+          return { verdict: 'dirty', reason: `${h.name}() calls ${g.name}() ${what} at line ${lineOf(file, c.span.start)}` };
+        }
+        if (!seen.has(h.name) && seen.size < 64) {
+          seen.add(h.name);
+          queue.push(h);
+        }
+      }
+    }
+  }
+  const why = !fn.isStatic ? `${fn.name}() is not static`
+    : addressTaken(fn.name, file.text) ? `the address of ${fn.name}() is taken (an ops table or a callback)`
+    : sites === 0 ? `${fn.name}() has no caller in this file` : 'callers further up may be in other files or reached from reclaim';
+  return {
+    verdict: 'unknown',
+    reason: `${sites ? `its ${sites} call site${sites === 1 ? '' : 's'} in this file hold${sites === 1 ? 's' : ''} no lock and open${sites === 1 ? 's' : ''} no scope, but ` : ''}${why}`,
+  };
+};
+
+/** The name appears other than as a call or a declaration (`name(`): `.op = name`, `register(name)`. */
+function addressTaken(name: string, text: string): boolean {
+  let uses = 0;
+  let calledOrDeclared = 0;
+  for (const m of text.matchAll(new RegExp(`\\b${name}\\b(\\s*\\()?`, 'g'))) {
+    uses++;
+    if (m[1]) calledOrDeclared++;
+  }
+  return uses > calledOrDeclared;
+}

@@ -1,0 +1,146 @@
+// Fix 1 (nofs-scope-candidate): use the scoped API for the critical section. Right after the statement that takes
+// the lock (or opens the transaction) the fix opens `nofs_flags = memalloc_nofs_save();` under a one-line comment
+// naming the lock, closes it with `memalloc_nofs_restore(nofs_flags);` before every statement that releases that
+// lock (early returns and goto unwinds release it too, so they are covered), declares `unsigned int nofs_flags;`
+// after the function's leading declarations (a name no identifier of the function uses), and turns every GFP_NOFS
+// the lock covers on every path into GFP_KERNEL. The NOIO pair is used for a GFP_NOIO allocation.
+// Not offered: a lock taken by a cleanup.h guard or in a caller, or never released in this function (the scope
+// would have to end elsewhere; the wrapper form of issue #6 is not done). Verification checks the rest: balance on
+// every path, and that exactly the allocations under the lock get the scope's narrowing.
+import type { Node } from 'web-tree-sitter';
+import { anchorOf, describeAnchor, restrictedLiteral } from '../../analysis/checks/nofsScopeCandidate';
+import type { AllocSite } from '../../analysis/facts';
+import type { PfFlag } from '../../model/kb/types';
+import { callAt, freshName, lockClassesOfCall, refuse, rewriteOr, typeEnvOf } from './common';
+import { insertAfterStatement, insertBeforeStatement, startsLine, indentAt, type TextEdit } from './edits';
+import { argsOf, callsIn, calleeOf, statementOf } from './flow';
+import type { FixBuilder, Intent } from './types';
+
+export const scopeCandidate: FixBuilder = (input, finding) => {
+  const kb = input.analyser.kb;
+  const m = kb.gfp;
+  const text = input.snap.text;
+  const site = input.run.sites.find((s) => s.gfpArg?.start === finding.span.start);
+  const kind = site ? restrictedLiteral(site, m) : undefined;
+  const anchor = site ? anchorOf(site) : undefined;
+  if (!site || !kind || !anchor) return refuse(finding, 'no GFP_NOFS/GFP_NOIO allocation under one lock or transaction here', 'scope-candidate');
+  if (anchor.kind === 'lock' && anchor.lock.guard) return refuse(finding, `${anchor.lock.cls} is taken by a cleanup.h guard, which releases it at the end of its block: write the scope by hand`, 'scope-candidate');
+  const body = input.info.body;
+  const types = typeEnvOf(input.info);
+  const acqSpan = anchor.kind === 'lock' ? anchor.lock.site : anchor.frame.site;
+  const acqCall = callAt(body, acqSpan.start, acqSpan.end);
+  if (!acqCall || acqCall.startIndex !== acqSpan.start) return refuse(finding, `${anchor.kind === 'lock' ? anchor.lock.cls : 'the transaction'} is not taken by a call in ${input.fn.name}() (a caller or an annotation holds it): the scope belongs where it is taken`, 'scope-candidate');
+  let acqStmt = statementOf(acqCall);
+  if (!acqStmt) return refuse(finding, 'the lock is taken inside an expression the fix cannot put a statement after', 'scope-candidate');
+  acqStmt = skipErrorCheck(acqStmt, acqCall) ?? acqStmt;
+
+  // Every statement that releases the lock (or closes the transaction).
+  const isRelease = (call: Node): boolean => {
+    if (anchor.kind === 'lock') {
+      const c = lockClassesOfCall(call, kb, types);
+      return !!c && c.op === 'release' && c.classes.includes(anchor.lock.cls);
+    }
+    const name = calleeOf(call);
+    const tx = name ? kb.transaction(name) : undefined;
+    return !!tx && tx.op === 'close' && `trans:${tx.subsystem}` === anchor.frame.family;
+  };
+  const releases = callsIn(body).filter(isRelease);
+  // The allocations the scope covers on every path: those that hold this lock from this acquisition on every path.
+  const covered = (s: AllocSite) => s.paths.length > 0 && s.paths.every((p) => anchor.kind === 'lock'
+    ? p.held.some((h) => h.cls === anchor.lock.cls && h.site.start === acqSpan.start)
+    : p.scopes.some((f) => f.family === anchor.frame.family && f.site.start === acqSpan.start));
+  const what = anchor.kind === 'lock' ? anchor.lock.cls : `the ${anchor.frame.family.slice('trans:'.length)} transaction`;
+  if (!releases.length) return refuse(finding, `${what} is not released in ${input.fn.name}(): the scope would have to end in a caller`, 'scope-candidate');
+
+  // The weakest restriction written under the lock decides the scope: with a GFP_NOFS among the allocations the lock
+  // covers, a NOFS scope (a GFP_NOIO there keeps its mask); with only GFP_NOIO ones, a NOIO scope.
+  const noio = kind === 'noio' && !input.run.sites.some((s) => covered(s) && restrictedLiteral(s, m) === 'nofs');
+  const save = noio ? 'memalloc_noio_save' : 'memalloc_nofs_save';
+  const restore = noio ? 'memalloc_noio_restore' : 'memalloc_nofs_restore';
+  const flag: PfFlag = noio ? 'PF_MEMALLOC_NOIO' : 'PF_MEMALLOC_NOFS';
+  const fnText = text.slice(input.info.node.startIndex, input.info.node.endIndex);
+  const name = freshName(noio ? ['noio_flags', 'noio_flag', 'noio_cookie'] : ['nofs_flags', 'nofs_flag', 'nofs_cookie'], fnText, text, types.names);
+  // The lock as written (`&fi->i_lock`), or its class when the API names it (`inode_lock(inode)`: &inode->i_rwsem).
+  const api = kb.lock(calleeOf(acqCall) ?? '');
+  const held = anchor.kind !== 'lock' ? undefined
+    : api?.classTemplate ? `${anchor.lock.cls} (${anchor.lock.api}())` : argsOf(acqCall)[api?.lockArg ?? 0]?.text.replace(/\s+/g, ' ') ?? anchor.lock.cls;
+  const comment = anchor.kind === 'lock'
+    ? `/* ${held} is held: reclaim must not ${noio ? 'start I/O' : 'recurse into the filesystem'} */`
+    : `/* a ${anchor.frame.family.slice('trans:'.length)} transaction is open: reclaim must not ${noio ? 'start I/O' : 'recurse into the filesystem'} */`;
+
+  const edits: TextEdit[] = [];
+  const decl = declarationEdit(text, body, `unsigned int ${name};`);
+  if (!decl) return refuse(finding, 'cannot find where the function declares its locals', 'scope-candidate');
+  edits.push(decl);
+  const open = insertAfterStatement(text, acqStmt, [comment, `${name} = ${save}();`]);
+  if (!open) return refuse(finding, 'cannot insert a statement after the lock is taken', 'scope-candidate');
+  edits.push(...open);
+  const seen = new Set<number>();
+  for (const r of releases) {
+    const st = statementOf(r);
+    if (!st) return refuse(finding, `the release at offset ${r.startIndex} is inside an expression`, 'scope-candidate');
+    if (st.id === acqStmt.id) return refuse(finding, 'the lock is taken and released in one statement', 'scope-candidate');
+    if (seen.has(st.id)) continue;
+    seen.add(st.id);
+    const e = insertBeforeStatement(text, st, `${restore}(${name});`);
+    if (!e) return refuse(finding, 'cannot insert the restore before a release', 'scope-candidate');
+    edits.push(...e);
+  }
+
+  const intent: Intent = { literals: new Map(), scope: { flags: [flag] } };
+  let turned = 0;
+  for (const s of input.run.sites) {
+    if (!covered(s) || !s.gfpNode || s.callee.start < acqCall.endIndex) continue;
+    const r = rewriteOr(s.gfpNode, text, kb, (n) => (n === 'GFP_NOFS' || (noio && n === 'GFP_NOIO') ? 'GFP_KERNEL' : undefined));
+    if (!r || !r.edits.length) continue;
+    edits.push(...r.edits);
+    intent.literals.set(s.callee.start, { removed: r.before & ~r.after, added: r.after & ~r.before });
+    turned++;
+  }
+  if (!covered(site) || site.callee.start < acqCall.endIndex) return refuse(finding, 'this allocation would not be inside the scope on every path', 'scope-candidate');
+  return [{
+    kind: 'scope-candidate', code: finding.code, target: finding,
+    title: `Open a ${save}() scope while ${anchor.kind === 'lock' ? `${held} is held` : 'the transaction is open'} (${turned} allocation${turned === 1 ? '' : 's'} → GFP_KERNEL)`,
+    edits, preferred: true, confidence: 'high', fixAll: true,
+    note: describeAnchor(anchor, input.snap),
+    intent,
+  }];
+};
+
+/**
+ * `h = start_transaction(); if (IS_ERR(h)) return PTR_ERR(h);`: the scope opens after the error check, whose branch
+ * leaves without the resource. Also `if (!h) goto out;`.
+ */
+function skipErrorCheck(stmt: Node, call: Node): Node | undefined {
+  const assign = call.parent;
+  let handle: string | undefined;
+  if (assign?.type === 'assignment_expression') handle = assign.childForFieldName('left')?.text;
+  else if (assign?.type === 'init_declarator') handle = assign.childForFieldName('declarator')?.text;
+  if (!handle || !/^[A-Za-z_]\w*$/.test(handle)) return undefined;
+  const next = stmt.nextNamedSibling;
+  if (!next || next.type !== 'if_statement' || next.childForFieldName('alternative')) return undefined;
+  const cond = next.childForFieldName('condition')?.text.replace(/\s+/g, '') ?? '';
+  if (!new RegExp(`^\\((?:!${handle}|(?:unlikely\\()?IS_ERR(?:_OR_NULL)?\\(${handle}\\)\\)?|${handle}==NULL)\\)$`).test(cond)) return undefined;
+  const cons = next.childForFieldName('consequence');
+  const last = cons?.type === 'compound_statement' ? [...cons.namedChildren].reverse().find((c) => c && c.type !== 'comment') : cons;
+  if (!last || (last.type !== 'return_statement' && last.type !== 'goto_statement')) return undefined;
+  return next;
+}
+
+/** `unsigned int x;` after the leading declarations of the body (or first in it, followed by a blank line). */
+function declarationEdit(text: string, body: Node, decl: string): TextEdit | undefined {
+  const items = body.namedChildren.filter((c): c is Node => !!c && c.type !== 'comment');
+  let last: Node | undefined;
+  for (const c of items) {
+    if (c.type !== 'declaration') break;
+    last = c;
+  }
+  if (last) {
+    const e = insertAfterStatement(text, last, [decl]);
+    return e?.[0];
+  }
+  const first = items[0];
+  const indent = first && startsLine(text, first.startIndex) ? indentAt(text, first.startIndex) || '\t' : '\t';
+  if (text[body.startIndex] !== '{') return undefined;
+  return { start: body.startIndex + 1, end: body.startIndex + 1, newText: `\n${indent}${decl}\n` };
+}

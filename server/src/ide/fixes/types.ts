@@ -1,0 +1,87 @@
+// The shapes of quick fixes: a candidate (edits plus what it means to change), a verified fix, a refusal with its
+// reason. Plain data with offsets into the text the fix was computed on; no LSP types.
+import type { FileFacts, Finding, FunctionFacts } from '../../analysis/facts';
+import type { FunctionRun } from '../../analysis/functionAnalysis';
+import type { KbView } from '../../analysis/kbView';
+import type { PfFlag } from '../../model/kb/types';
+import type { FunctionInfo } from '../../syntax/ast';
+import type { SourceFile } from '../../syntax/sourceFile';
+import type { TextEdit } from './edits';
+
+export type FixKind = 'redundant-nofs' | 'close-scope' | 'narrow-or' | 'scope-candidate' | 'unnecessary-nofs' | 'atomic-mask';
+
+/**
+ * What a fix means to change, so that verification can tell an intended mask change from an accident. Every other
+ * allocation site (and every call's scope flags) must come out of the re-analysis unchanged.
+ */
+export interface Intent {
+  /** allocation sites, by the start of their callee before the fix, whose literal mask the fix rewrites */
+  literals: Map<number, { removed: number; added: number }>;
+  /** a scope the fix opens: sites and calls it covers on every path get these flags */
+  scope?: { flags: PfFlag[] };
+}
+
+export interface CandidateFix {
+  kind: FixKind;
+  /** the diagnostic code the fix resolves */
+  code: string;
+  title: string;
+  target: Finding;
+  edits: TextEdit[];
+  /** the one obvious fix for its finding (VS Code applies it with the "auto fix" command) */
+  preferred: boolean;
+  confidence: 'high' | 'low';
+  /** may be applied without a choice by fix-all and `check --fix` */
+  fixAll: boolean;
+  /** why the fix is offered at a lower confidence, or what it assumes */
+  note?: string;
+  intent: Intent;
+}
+
+export interface VerifiedFix extends CandidateFix {
+  /** refactoring suggestions (off-by-default codes) the fix leaves on the code it wrote */
+  followUps: Finding[];
+}
+
+export interface Refusal {
+  code: string;
+  kind?: FixKind;
+  target: Finding;
+  reason: string;
+}
+
+/** What calling contexts say about a function, for nofs-unnecessary: none known holds anything / some does / unknown. */
+export interface CallerVerdict {
+  verdict: 'clean' | 'dirty' | 'unknown';
+  reason: string;
+}
+export type CallerOracle = (fn: FunctionFacts, file: { text: string; facts: FileFacts }) => CallerVerdict;
+
+/** Parse and analyse (every check on): the verification's oracle. The caller disposes the SourceFile. */
+export interface Analyser {
+  kb: KbView;
+  kernelVersion: string;
+  parse(text: string, previous?: SourceFile): SourceFile;
+  analyse(file: SourceFile): FileFacts;
+}
+
+/** A text with its live tree and its analysis. */
+export interface Snapshot {
+  text: string;
+  file: SourceFile;
+  facts: FileFacts;
+  /** ERROR and MISSING nodes in the tree */
+  errors: number;
+}
+
+/** What a fix builder gets: the snapshot, the function's walk (tree nodes alive), the analyser for staged fixes. */
+export interface FixInput {
+  analyser: Analyser;
+  snap: Snapshot;
+  fn: FunctionFacts;
+  info: FunctionInfo;
+  run: FunctionRun;
+  callers: CallerOracle;
+}
+
+export type FixBuilder = (input: FixInput, finding: Finding) => CandidateFix[] | Refusal;

@@ -1,0 +1,56 @@
+// Whole-program findings (reclaim and fault deadlocks over the workspace index) in editor terms: filtered by the
+// user's diagnostics settings like the per-file ones, every location named by its file (relative to the indexed
+// root) and offsets into it; and the hover text that shows a finding's lockdep-format report.
+import { OFF_BY_DEFAULT } from '../analysis/checks';
+import type { Severity, Span } from '../analysis/facts';
+import type { DiagnosticsConfig, TextRange } from './types';
+
+/** What the index keeps of a whole-program finding (a ProgramFinding, with the report of a DeadlockFinding). */
+export interface ProgramFindingLike {
+  code: string;
+  severity: Severity;
+  file: string;
+  span: Span;
+  message: string;
+  function: string;
+  related: readonly { file: string; span: Span; message: string }[];
+  report?: string;
+}
+
+export interface ProgramDiagnostic {
+  file: string;
+  range: TextRange;
+  severity: Severity;
+  code: string;
+  message: string;
+  function: string;
+  related: { file: string; range: TextRange; message: string }[];
+  /** the lockdep-format report, shown on hover */
+  report?: string;
+}
+
+const RANK: Record<Severity, number> = { error: 0, warning: 1, information: 2, hint: 3 };
+
+export function programDiagnostics(findings: readonly ProgramFindingLike[], config: DiagnosticsConfig): ProgramDiagnostic[] {
+  const out: ProgramDiagnostic[] = [];
+  for (const f of findings) {
+    if (config.disabled.includes(f.code)) continue;
+    if (!config.showRefactorings && OFF_BY_DEFAULT.includes(f.code)) continue;
+    if (RANK[f.severity] > RANK[config.minimumSeverity]) continue;
+    out.push({
+      file: f.file, range: { start: f.span.start, end: f.span.end }, severity: f.severity, code: f.code, message: f.message, function: f.function,
+      related: f.related.map((r) => ({ file: r.file, range: { start: r.span.start, end: r.span.end }, message: r.message })),
+      ...(f.report ? { report: f.report } : {}),
+    });
+  }
+  return out.sort((a, b) => (a.file < b.file ? -1 : a.file > b.file ? 1 : 0) || a.range.start - b.range.start || a.code.localeCompare(b.code));
+}
+
+/** Reports as Markdown: each in a ```text block, the fence longer than any backtick run inside. */
+export function reportMarkdown(reports: readonly string[]): string {
+  return reports.map((r) => {
+    const longest = Math.max(0, ...[...r.matchAll(/`+/g)].map((m) => m[0].length));
+    const fence = '`'.repeat(Math.max(3, longest + 1));
+    return `${fence}text\n${r.replace(/\n+$/, '')}\n${fence}`;
+  }).join('\n\n');
+}
