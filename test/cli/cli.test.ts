@@ -23,7 +23,40 @@ test('check on the bundled examples: gcc-style findings and exit 1', () => {
   assert.match(r.out, /^examples\/fs\/demo\/inode\.c:28:8: error: GFP_KERNEL may sleep while holding &demo_inode_info->lock \[sleep-in-atomic\]$/m);
   assert.match(r.out, /^examples\/fs\/demo\/inode\.c:27: note: &demo_inode_info->lock taken here by spin_lock\(\)/m);
   const codes = [...r.out.matchAll(/\[([a-z-]+)\]$/gm)].map((m) => m[1]).sort();
-  assert.deepEqual(codes, ['gfp-or-ineffective', 'nofail-without-reclaim', 'nofs-redundant', 'nofs-redundant', 'scope-unbalanced', 'sleep-in-atomic']);
+  assert.deepEqual(codes, ['gfp-or-ineffective', 'nofail-without-reclaim', 'nofs-redundant', 'nofs-redundant', 'reclaim-deadlock', 'scope-unbalanced', 'sleep-in-atomic']);
+  // The whole-tree check: the shrinker of cache.c takes the lock demo_cache_insert() allocates under.
+  assert.match(r.out, /^examples\/fs\/demo\/cache\.c:35:6: warning: kmalloc\(GFP_KERNEL\) may enter reclaim while demo_cache_lock is held, and reclaim can take demo_cache_lock via … → shrink_slab → do_shrink_slab → demo_cache_scan → mutex_lock \(examples\/fs\/demo\/cache\.c:14\) \[reclaim-deadlock\]$/m);
+  assert.match(r.out, /^examples\/fs\/demo\/cache\.c:25: note: demo_cache_scan\(\) is shrinker\.scan_objects: /m);
+});
+
+test('check --format json: deadlock findings carry the cycle, every link of the chain and the lockdep report', () => {
+  const r = run(['check', '--root', 'examples', '--format', 'json', 'examples/']);
+  assert.equal(r.code, 1, r.err);
+  const f = JSON.parse(r.out).findings.find((x: { code: string }) => x.code === 'reclaim-deadlock');
+  assert.equal(f.id, 'reclaim-deadlock:fs/demo/cache.c:demo_cache_insert:1');
+  assert.deepEqual(f.cycle, ['demo_cache_lock', 'fs_reclaim']);
+  assert.deepEqual(f.chain.map((c: { file?: string; line?: number; function: string }) => [c.file, c.line, c.function]), [
+    ['fs/demo/cache.c', 34, 'demo_cache_insert'], ['fs/demo/cache.c', 35, 'demo_cache_insert'],
+    ['fs/demo/cache.c', 25, 'demo_cache_scan'], ['fs/demo/cache.c', 14, 'demo_cache_scan'],
+  ]);
+  assert.match(f.report, /WARNING: possible circular locking dependency detected/);
+  assert.match(f.report, / {2}lock\(demo_cache_lock\);\n {31}lock\(fs_reclaim\);\n {31}lock\(demo_cache_lock\);\n {2}lock\(fs_reclaim\);\n\n \*\*\* DEADLOCK \*\*\*/);
+  // --min-severity error leaves only the errors (the sleep-in-atomic of inode.c).
+  const e = run(['check', '--root', 'examples', '--format', 'json', '--min-severity', 'error', 'examples/']);
+  assert.deepEqual(JSON.parse(e.out).findings.map((x: { code: string }) => x.code), ['sleep-in-atomic']);
+  assert.equal(run(['check', '--min-severity', 'loud', 'examples/']).code, 2);
+});
+
+test('explain FILE:LINE: the lockdep-format report of the finding there; exit 1 when the line has none', () => {
+  const r = run(['explain', 'examples/fs/demo/cache.c:35', '--root', 'examples', 'examples/']);
+  assert.equal(r.code, 0, r.err);
+  assert.match(r.out, /^demo_cache_insert\(\) is trying to acquire lock:\n \(fs_reclaim\), at: kmalloc\(GFP_KERNEL\) fs\/demo\/cache\.c:35$/m);
+  assert.match(r.out, /^but task is already holding lock:\n \(demo_cache_lock\), at: mutex_lock fs\/demo\/cache\.c:34$/m);
+  assert.match(r.out, /^ {2}#3 demo_cache_scan\(\) takes demo_cache_lock by mutex_lock\(\) fs\/demo\/cache\.c:14$/m);
+  const none = run(['explain', 'examples/fs/demo/cache.c:36', '--root', 'examples', 'examples/']);
+  assert.equal(none.code, 1);
+  assert.equal(none.out, 'fs/demo/cache.c:36: no finding\n');
+  assert.equal(run(['explain', 'examples/fs/demo/cache.c', 'examples/']).code, 2);
 });
 
 test('check --format json: the findings shape with stable ids and paths relative to --root', () => {
@@ -58,7 +91,7 @@ test('hints --format json: every site with literal and effective masks', () => {
   const r = run(['hints', '--format', 'json', '--root', 'examples', 'examples/']);
   assert.equal(r.code, 0, r.err);
   const j = JSON.parse(r.out);
-  assert.equal(j.sites.length, 9);
+  assert.equal(j.sites.length, 11);
   const s = j.sites.find((x: { function: string }) => x.function === 'demo_set_xattr');
   assert.deepEqual(
     { file: s.file, line: s.line, column: s.column, api: s.api, literal: s.literal, effective: s.effective, held: s.held, atomic: s.atomic },
@@ -103,26 +136,26 @@ test('binary, non-UTF-8 and symlink loops are reported, not fatal', () => {
   assert.equal(r.code, 1, r.err);
   assert.match(r.err, /blob\.c: binary file, not analysed/);
   assert.match(r.err, /latin1\.c: not valid UTF-8; decoded as Latin-1/);
-  assert.match(r.out, /latin1\.c:2:\d+: error: GFP_KERNEL may sleep while holding l \[sleep-in-atomic\]/);
+  assert.match(r.out, /latin1\.c:2:\d+: error: GFP_KERNEL may sleep while holding \*l \[sleep-in-atomic\]/);
 });
 
 test('the cache: a warm run answers from it, a corrupted entry is detected and rebuilt, --no-cache writes none', () => {
   const cache = tempDir(path.join(os.tmpdir(), 'rl-cache-'));
   const cold = run(['check', '--stats', '--jobs', '2', '--cache', cache, '--format', 'json', 'examples/']);
   assert.equal(cold.code, 1, cold.err);
-  assert.match(cold.err, /2 files in [\d.]+ s with 2 workers; cache .*: 0 hits, 2 misses, 0 corrupted/);
+  assert.match(cold.err, /3 files in [\d.]+ s with 2 workers; cache .*: 0 hits, 3 misses, 0 corrupted/);
   const warm = run(['check', '--stats', '--cache', cache, '--format', 'json', 'examples/']);
-  assert.match(warm.err, /2 hits, 0 misses, 0 corrupted/);
+  assert.match(warm.err, /3 hits, 0 misses, 0 corrupted/);
   assert.equal(warm.out, cold.out);
   // Corrupt one entry (truncate it) and flip a byte in the other's payload.
   const entries: string[] = [];
   const walk = (d: string) => fs.readdirSync(d, { withFileTypes: true }).forEach((e) => (e.isDirectory() ? walk(path.join(d, e.name)) : entries.push(path.join(d, e.name))));
   walk(cache);
-  assert.equal(entries.length, 2);
+  assert.equal(entries.length, 3);
   fs.writeFileSync(entries[0], fs.readFileSync(entries[0], 'utf8').slice(0, 50));
   fs.writeFileSync(entries[1], fs.readFileSync(entries[1], 'utf8').replace(/"start":(\d)/, '"start":9$1'));
   const again = run(['check', '--stats', '--cache', cache, '--format', 'json', 'examples/']);
-  assert.match(again.err, /0 hits, 2 misses, 2 corrupted entries rebuilt/);
+  assert.match(again.err, /1 hits, 2 misses, 2 corrupted entries rebuilt/);
   assert.equal(again.out, cold.out);
   const none = tempDir(path.join(os.tmpdir(), 'rl-nocache-'));
   const nc = run(['check', '--stats', '--no-cache', '--format', 'json', 'examples/'], ROOT);

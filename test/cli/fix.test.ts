@@ -88,7 +88,7 @@ test('check --fix applies every fix-all code, prints what it changed and what it
   assert.match(r.out, /^fs\/demo\.c:\d+:\d+: fixed: Use GFP_KERNEL: memalloc_nofs_save\(\) at line \d+ already makes this allocation NOFS \[nofs-redundant\]$/m);
   assert.match(r.out, /^fs\/demo\.c:\d+:\d+: fixed: Open a memalloc_nofs_save\(\) scope while &f->lock is held \(1 allocation → GFP_KERNEL\) \[nofs-scope-candidate\]$/m);
   // The sleep-in-atomic finding has a choice of fixes: reported, not applied.
-  assert.match(r.out, /^fs\/demo\.c:\d+:\d+: error: GFP_KERNEL may sleep while holding l \[sleep-in-atomic\]$/m);
+  assert.match(r.out, /^fs\/demo\.c:\d+:\d+: error: GFP_KERNEL may sleep while holding \*l \[sleep-in-atomic\]$/m);
   assert.equal([...r.out.matchAll(/ fixed: /g)].length, 3);
   assert.match(after, /\tif \(err\) \{\n\t\tmemalloc_nofs_restore\(flags\);\n\t\treturn err;\n\t\}/);
   assert.match(after, /void \*p = kmalloc\(n, GFP_KERNEL\);/);

@@ -753,6 +753,9 @@ function applyLock(s: AState, api: LockApiEntry, args: Node[], site: Node, ctx: 
   return { ...s, held: [...s.held, ...add] };
 }
 
+/** Sections that exclude something (preemption, interrupts, RCU grace periods) but never wait for another holder. */
+const NEVER_WAITS = new Set<string>(['rcu', 'srcu', 'preempt', 'irq', 'bh', 'preload', 'pagefault', 'fence']);
+
 /** Records an acquisition (once per site and class; the classes held before it accumulate over states). */
 function recordAcquires(api: LockApiEntry, args: Node[], site: Node, states: readonly Counted[], ctx: WalkCtx, how: { trylock?: boolean; declared?: boolean }) {
   if (!ctx.recording) return;
@@ -762,7 +765,7 @@ function recordAcquires(api: LockApiEntry, args: Node[], site: Node, states: rea
     if (!a) {
       a = {
         cls, api: api.name, kind: api.kind, read, trylock: !!how.trylock, span: span(site), heldBefore: [],
-        ...(how.declared ? { declared: true } : {}), ...(!api.sleeps && !api.atomic ? { nonblocking: true } : {}),
+        ...(how.declared ? { declared: true } : {}), ...((!api.sleeps && !api.atomic) || NEVER_WAITS.has(api.kind) ? { nonblocking: true } : {}),
       };
       ctx.acquireIndex.set(key, a);
       ctx.run.acquires.push(a);

@@ -29,6 +29,9 @@ export function lockClassName(template: string | undefined, arg: Node | undefine
     return template.replace('{0}', objectBase(text, types));
   }
   if (text.startsWith('&')) return addressClass(text, types);
+  // `spin_lock(lock)` with a local pointer or parameter `lock`: which lock it points to is not known here; `*lock`
+  // names it without pretending it is the static lock of the same name elsewhere.
+  if (/^[A-Za-z_]\w*$/.test(text) && types.has(text)) return `*${text}`;
   return text;
 }
 

@@ -228,13 +228,15 @@ const EMPTY_CONTEXT: CallingContext = { held: [], scopes: [], atomic: false, gfp
 function holdersOf(c: CallingContext, p: PathFacts, file: string, fn: string): Holder[] {
   const out: Holder[] = [];
   const seen = new Set<string>();
+  // Folio bit locks are not lock classes: reclaim only trylocks the folios it scans and locks blocking only folios
+  // of objects being torn down, never the one this task holds; instances, not classes, would decide (not modelled).
   for (const h of c.held) {
-    if (seen.has(h.cls) || h.atomic) continue;
+    if (seen.has(h.cls) || h.atomic || h.kind === 'bitlock' || h.cls.startsWith('*')) continue;
     seen.add(h.cls);
     out.push({ lock: h, file: h.file, function: h.function, chain: chainFrom(c.chain, h.function) });
   }
   for (const h of p.held) {
-    if (seen.has(h.cls) || h.atomic) continue;
+    if (seen.has(h.cls) || h.atomic || h.kind === 'bitlock' || h.cls.startsWith('*')) continue;
     seen.add(h.cls);
     out.push({ lock: h, file, function: fn, chain: [] });
   }
@@ -279,10 +281,10 @@ function dependencies(program: Program, ctxs: Contexts): Deps {
     const file = program.files[f.file].path;
     const cs = ctxs.get(f.id) ?? [];
     for (const a of f.facts.acquires) {
-      if (a.trylock || a.declared || a.nonblocking) continue;
+      if (a.trylock || a.declared || a.nonblocking || a.kind === 'bitlock') continue;
       const w = { file, function: f.facts.name, span: a.span, api: a.api, read: a.read };
       for (const h of a.heldBefore) add(h, a.cls, w);
-      for (const c of cs) for (const h of c.held) add(h.cls, a.cls, w);
+      for (const c of cs) for (const h of c.held) if (!h.atomic && h.kind !== 'bitlock') add(h.cls, a.cls, w);
     }
   }
   return { into };

@@ -99,7 +99,7 @@ export function reclaimTakes(program: Program, kb: TakesKb, options: TakesOption
       if (!old || better(p, old)) out.set(key, p);
     };
     for (const a of facts.acquires) {
-      if (a.trylock || a.nonblocking) continue;
+      if (a.trylock || a.nonblocking || a.kind === 'bitlock' || a.cls.startsWith('*')) continue;
       const g = gateAt(facts, a.span.start, bitsOf);
       if (!g) continue;
       add({ cls: a.cls, read: a.read, steps: [{ file, function: facts.name, span: a.span, api: a.api }], ...g });
