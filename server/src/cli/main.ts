@@ -12,6 +12,7 @@ import { createKbProvider } from '../analysis/kbView';
 import { analyseFiles } from '../index/analyseFiles';
 import { defaultCacheDir, FactsCache } from '../index/cache';
 import { resolveKernelVersion } from '../io/kernelTree';
+import { collectSourceFiles } from '../io/sourceTree';
 import { deadlockFindingsOf, findingsOf, programFindingsOf, renderFindingsText, renderSarif, renderSitesText, sitesOf, type AnalysedFile, type JsonFinding, type JsonSite } from './output';
 import { runSimulate } from './simulate';
 import { FixSession, takeFixOption } from './fix';
@@ -143,7 +144,7 @@ async function analyseCommand(verb: 'check' | 'hints' | 'explain', args: string[
   const files: string[] = [];
   for (const p of positionals) {
     const abs = path.resolve(io.cwd, p);
-    const err = collectFiles(abs, files, new Set());
+    const err = await collectSourceFiles(abs, files, new Set());
     if (err) {
       io.stderr(`reclaim-lens: ${p}: ${err}\n`);
       ioError = true;
@@ -263,57 +264,6 @@ function isDir(p: string): boolean {
   } catch {
     return false;
   }
-}
-
-/** Collects .c and .h files below `abs` (sorted, symlink loops broken by real path); returns an error message. */
-function collectFiles(abs: string, out: string[], seen: Set<string>): string | undefined {
-  let st: fs.Stats;
-  try {
-    st = fs.statSync(abs);
-  } catch (e) {
-    const code = (e as NodeJS.ErrnoException).code;
-    return code === 'ENOENT' ? 'no such file or directory' : code === 'ELOOP' ? 'symbolic link loop' : `cannot access (${code})`;
-  }
-  if (st.isFile()) {
-    out.push(abs);
-    return undefined;
-  }
-  if (!st.isDirectory()) return 'not a regular file or directory';
-  let real: string;
-  try {
-    real = fs.realpathSync(abs);
-  } catch {
-    return 'cannot resolve path';
-  }
-  if (seen.has(real)) return undefined;
-  seen.add(real);
-  let entries: fs.Dirent[];
-  try {
-    entries = fs.readdirSync(abs, { withFileTypes: true });
-  } catch (e) {
-    return `cannot read directory (${(e as NodeJS.ErrnoException).code})`;
-  }
-  entries.sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
-  for (const d of entries) {
-    const p = path.join(abs, d.name);
-    if (d.isDirectory() || d.isSymbolicLink()) {
-      if (d.isSymbolicLink()) {
-        try {
-          if (!fs.statSync(p).isDirectory()) {
-            if (/\.[ch]$/.test(d.name)) out.push(p);
-            continue;
-          }
-        } catch {
-          continue; // dangling link or loop
-        }
-      }
-      if (d.name === '.git' || d.name === 'node_modules') continue;
-      collectFiles(p, out, seen);
-    } else if (d.isFile() && /\.[ch]$/.test(d.name)) {
-      out.push(p);
-    }
-  }
-  return undefined;
 }
 
 /** The process's streams; a progress line only when stderr is a terminal. */
