@@ -119,8 +119,10 @@ export interface LockAcquire {
   /** the API neither sleeps nor spins (set_page_writeback, dma_fence_begin_signalling): it marks a state, it never waits */
   nonblocking?: boolean;
   span: Span;
-  /** classes of the sleeping locks held just before (spinning ones are left out) */
+  /** classes of the sleeping locks held just before on some path (spinning ones are left out) */
   heldBefore: string[];
+  /** those held just before on every path that reaches the acquisition */
+  heldAlways?: string[];
 }
 
 /**
@@ -139,6 +141,8 @@ export interface Gate {
   kswapdOnly?: boolean;
   /** reclaim never gets into the region (`if (current->flags & PF_MEMALLOC) return`) */
   excluded?: boolean;
+  /** reclaim gets into the region only in a rare state (an unlinked inode): which */
+  rare?: string;
 }
 
 /** `.evict_inode = xfs_fs_evict_inode` or `s->scan_objects = foo_scan`: a function bound to an ops-table field. */

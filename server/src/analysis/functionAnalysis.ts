@@ -771,7 +771,12 @@ function recordAcquires(api: LockApiEntry, args: Node[], site: Node, states: rea
       ctx.run.acquires.push(a);
     }
     // Spinning holders are left out: taking a sleeping lock under one is sleep-in-atomic, not a dependency.
-    for (const c of states) for (const h of c.s.held) if (h.cls !== cls && !h.atomic && !a.heldBefore.includes(h.cls)) a.heldBefore.push(h.cls);
+    for (const c of states) {
+      const here: string[] = [];
+      for (const h of c.s.held) if (h.cls !== cls && !h.atomic && !here.includes(h.cls)) here.push(h.cls);
+      for (const x of here) if (!a.heldBefore.includes(x)) a.heldBefore.push(x);
+      a.heldAlways = a.heldAlways === undefined ? here : a.heldAlways.filter((x) => here.includes(x));
+    }
   }
 }
 

@@ -51,6 +51,7 @@ export function gatesOf(fn: FunctionInfo, file: SourceFile, kb: KbView): Gate[] 
         else if (g.meaning === 'in-reclaim' && !mustHold) gate.excluded = true;
         else if (g.meaning === 'kswapd' && mustHold) gate.kswapdOnly = true;
         else if (g.meaning === 'blockable' && !mustHold) gate.excluded = true;
+        else if (g.meaning === 'unlinked-inode' && !mustHold) gate.rare = 'only for an inode with no links left (i_nlink == 0), which the shrinkers rarely evict';
         else continue;
         out.push(gate);
       }

@@ -15,6 +15,7 @@ import { resolveKernelVersion } from '../io/kernelTree';
 import { collectSourceFiles } from '../io/sourceTree';
 import { deadlockFindingsOf, findingsOf, programFindingsOf, renderFindingsText, renderSarif, renderSitesText, sitesOf, type AnalysedFile, type JsonFinding, type JsonSite } from './output';
 import { runSimulate } from './simulate';
+import { isFindingSimulation, runSimulateFinding } from './simulateFinding';
 import { FixSession, takeFixOption } from './fix';
 
 const VERSION = '0.1.0';
@@ -36,6 +37,8 @@ commands:
             --no-class-level (leave out class-level reclaim cycles), --loopback-nfs (model loop-back NFS)
   explain   the lockdep-format report of the findings at FILE:LINE, over the tree [PATH...] (default: --root)
   simulate  explore a deadlock model FILE.rlsim [--format text|json|svg|promela]
+            simulate --finding ID [--root DIR] [PATH...]: the model of a deadlock finding (its id in check's
+            JSON), explored; --emit-model prints the model, --fixed runs its fixed variant
   version   print the version
 
 exit status: 0 clean, 1 findings, 2 usage or I/O error`;
@@ -59,6 +62,7 @@ export async function main(argv: string[], io: Io): Promise<number> {
       case 'explain':
         return await analyseCommand(verb, rest, io);
       case 'simulate':
+        if (isFindingSimulation(rest)) return await runSimulateFinding(rest, io);
         return runSimulate(rest, { readFile: (p) => fs.readFileSync(path.resolve(io.cwd, p), 'utf8'), stdout: io.stdout, stderr: io.stderr });
       case 'version':
       case '--version':

@@ -17,11 +17,11 @@ export interface SimulateIo {
 }
 
 const USAGE = `usage: reclaim-lens simulate FILE.rlsim [--format text|json|svg|promela] [--no-reduce] [--max-states N]
-       reclaim-lens simulate --finding ID [--root DIR] [--format ...]
+       reclaim-lens simulate --finding ID [--root DIR] [PATH...] [--emit-model] [--fixed] [--format ...]
 exit status: 0 no deadlock reachable, 1 deadlock reachable, 2 errors`;
 
-const FORMATS = ['text', 'json', 'svg', 'promela'] as const;
-type Format = (typeof FORMATS)[number];
+export const FORMATS = ['text', 'json', 'svg', 'promela'] as const;
+export type Format = (typeof FORMATS)[number];
 
 export function runSimulate(argv: string[], io: SimulateIo): number {
   const args = argv[0] === 'simulate' ? argv.slice(1) : argv;
@@ -54,7 +54,8 @@ export function runSimulate(argv: string[], io: SimulateIo): number {
     return 2;
   }
   if (values.finding !== undefined) {
-    io.stderr('reclaim-lens: simulate --finding needs the deadlock detector (not built yet)\n');
+    // The reclaim-lens command runs simulate --finding (cli/simulateFinding.ts: it analyses the tree first).
+    io.stderr('reclaim-lens: simulate --finding analyses a source tree: run it as `reclaim-lens simulate --finding ID`\n');
     return 2;
   }
   if (positionals.length !== 1) {
@@ -77,13 +78,19 @@ export function runSimulate(argv: string[], io: SimulateIo): number {
     io.stderr(`reclaim-lens: cannot read ${file}: ${e instanceof Error ? e.message : String(e)}\n`);
     return 2;
   }
+  return runModelText(text, file, { format, reduce: !values['no-reduce'], maxStates }, io);
+}
+
+/** Parses, explores and prints a model text (`file` names it in messages); the exit status of `simulate`. */
+export function runModelText(text: string, file: string, o: { format: Format; reduce: boolean; maxStates?: number }, io: Pick<SimulateIo, 'stdout' | 'stderr'>): number {
+  const { format, maxStates } = o;
   const { model, problems } = parseModel(text);
   for (const pr of problems) {
     io.stderr(`${file}:${pr.line}:${pr.column}: ${pr.severity}: ${pr.message}\n`);
   }
   if (hasErrors(problems)) return 2;
   const program = compile(model);
-  const result = explore(program, { reduce: !values['no-reduce'], maxStates });
+  const result = explore(program, { reduce: o.reduce, maxStates });
   const sim = buildSimulation(program, result);
   if (result.verdict === 'limit') {
     io.stderr(`reclaim-lens: state limit reached after ${result.statesExplored} states; no verdict\n`);

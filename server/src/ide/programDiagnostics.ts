@@ -15,6 +15,8 @@ export interface ProgramFindingLike {
   function: string;
   related: readonly { file: string; span: Span; message: string }[];
   report?: string;
+  /** the `.rlsim` model of a deadlock finding (ide/findingModel.ts), for "Simulate deadlock" */
+  model?: string;
 }
 
 export interface ProgramDiagnostic {
@@ -27,6 +29,8 @@ export interface ProgramDiagnostic {
   related: { file: string; range: TextRange; message: string }[];
   /** the lockdep-format report, shown on hover */
   report?: string;
+  /** the finding's model, simulated by the "Simulate deadlock" code action */
+  model?: string;
 }
 
 const RANK: Record<Severity, number> = { error: 0, warning: 1, information: 2, hint: 3 };
@@ -41,6 +45,7 @@ export function programDiagnostics(findings: readonly ProgramFindingLike[], conf
       file: f.file, range: { start: f.span.start, end: f.span.end }, severity: f.severity, code: f.code, message: f.message, function: f.function,
       related: f.related.map((r) => ({ file: r.file, range: { start: r.span.start, end: r.span.end }, message: r.message })),
       ...(f.report ? { report: f.report } : {}),
+      ...(f.model ? { model: f.model } : {}),
     });
   }
   return out.sort((a, b) => (a.file < b.file ? -1 : a.file > b.file ? 1 : 0) || a.range.start - b.range.start || a.code.localeCompare(b.code));

@@ -8,9 +8,10 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { findDeadlocks } from '../analysis/deadlock';
 import type { FileFacts } from '../analysis/facts';
-import { buildProgram, compactFacts, contexts, lineStartsOf, pruneUnresolvedCalls, type ProgramFileInput } from '../analysis/interproc';
+import { buildProgram, compactFacts, contexts, lineStartsOf, positionAt, pruneUnresolvedCalls, type ProgramFileInput } from '../analysis/interproc';
 import { createKbProvider, type KbProvider } from '../analysis/kbView';
 import { AnalysisHost } from '../ide/host';
+import { findingModel, SIMULABLE_CODES } from '../ide/findingModel';
 import type { ProgramFindingLike } from '../ide/programDiagnostics';
 import { collectSourceFiles } from '../io/sourceTree';
 import { initParser } from '../syntax/parser';
@@ -175,10 +176,18 @@ export class ProgramIndex {
       const f = this.files.get(file);
       if (f && !lineStarts[file]) lineStarts[file] = f.lineStarts;
     };
+    const view = this.kb.view(this.plan.kernelVersion);
+    const line = (file: string, o: number) => {
+      const f = this.files.get(file);
+      return f ? positionAt(f.lineStarts, o).line : 0;
+    };
     for (const f of dl.findings) {
+      // The model of the finding for the editor's "Simulate deadlock" (ide/findingModel.ts): a few hundred bytes.
+      const m = SIMULABLE_CODES.includes(f.code) ? findingModel(f, { line, kb: view }) : undefined;
       findings.push({
         code: f.code, severity: f.severity, file: f.file, span: { start: f.span.start, end: f.span.end }, message: f.message, function: f.function,
         related: f.related.map((r) => ({ file: r.file, span: { start: r.span.start, end: r.span.end }, message: r.message })), report: f.report,
+        ...(m?.ok ? { model: m.model.text } : {}),
       });
       need(f.file);
       for (const r of f.related) need(r.file);

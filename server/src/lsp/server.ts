@@ -19,6 +19,7 @@ import { initParser } from '../syntax/parser';
 import { parseConfig, type Config } from './config';
 import { SimulateRequest, StatusNotification, type StatusParams } from './protocol';
 import { codeActions } from './codeActions';
+import { simulateDeadlockActions } from './simulateActions';
 import { createAnalyser } from '../ide/fixes';
 import { FIX_ALL_KIND, toDiagnostic, toHover, toInlayHint } from './toProto';
 import { WorkspaceIndex } from './workspaceIndex';
@@ -268,7 +269,9 @@ export function startServer(connection: Connection = createConnection(ProposedFe
     if (decodeProblem(doc.getText(), config.maxFileSizeMB * 1024 * 1024)) return null;
     const analyser = createAnalyser(parser, kb.view, kernelVersionFor(doc.uri, config));
     const facts = (await analysisOf(doc))?.st.analysis?.facts;
-    return codeActions(doc, p, { analyser, config, helpHref, disabledSupport: canShowDisabledActions, facts });
+    const actions = codeActions(doc, p, { analyser, config, helpHref, disabledSupport: canShowDisabledActions, facts });
+    // "Simulate deadlock" on the workspace index's deadlock diagnostics (lsp/simulateActions.ts).
+    return [...actions, ...simulateDeadlockActions(p, wsIndex.simulationsAt(doc.uri, p.range, config.diagnostics))];
   }));
 
   // ---- .rlsim models (lsp/rlsim.ts): go-to-source, "▶ Run model" code lens, reclaimLens/simulate ----

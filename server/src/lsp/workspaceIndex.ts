@@ -12,7 +12,7 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { Worker } from 'node:worker_threads';
-import type { Connection, Diagnostic as LspDiagnostic, Hover, Position, WorkDoneProgressServerReporter } from 'vscode-languageserver/node';
+import type { Connection, Diagnostic as LspDiagnostic, Hover, Position, Range, WorkDoneProgressServerReporter } from 'vscode-languageserver/node';
 import { MarkupKind } from 'vscode-languageserver/node';
 import { positionAt } from '../analysis/interproc';
 import { programDiagnostics, reportMarkdown, type ProgramFindingLike } from '../ide/programDiagnostics';
@@ -48,6 +48,15 @@ interface Plan extends IndexPlan {
 }
 
 export type IndexState = 'off' | 'indexing' | 'ready' | 'failed';
+
+/** A deadlock finding shown in a document, with its model (WorkspaceIndex.simulationsAt). */
+export interface IndexSimulation {
+  diagnostic: LspDiagnostic;
+  model: string;
+  function: string;
+  /** models' `@file` paths resolve against the folder of this URI: the indexed root */
+  baseUri: string;
+}
 
 export class WorkspaceIndex {
   private folder: string | undefined;
@@ -147,6 +156,24 @@ export class WorkspaceIndex {
       ? c.map((x) => (typeof x === 'string' ? x : `\`\`\`${x.language}\n${x.value}\n\`\`\``)).join('\n\n')
       : 'kind' in c ? c.value : `\`\`\`${c.language}\n${c.value}\n\`\`\``;
     return { ...hover, contents: { kind: MarkupKind.Markdown, value: `${previous}\n\n---\n\n${reports}` } };
+  }
+
+  /**
+   * The shown deadlock findings of a document whose range meets `range`, each with its model (ide/findingModel.ts)
+   * and the URI its `@file:line` locations resolve against (a name in the indexed root): for "Simulate deadlock".
+   */
+  simulationsAt(uri: string, range: Range, config: DiagnosticsConfig = this.diagConfig): IndexSimulation[] {
+    const raw = this.rawFor(uri);
+    const root = this.plan?.root;
+    if (!raw?.length || !root) return [];
+    const out: IndexSimulation[] = [];
+    for (const d of programDiagnostics(raw, config)) {
+      if (!d.model) continue;
+      const diagnostic = toProgramDiagnostic(d, this.locate, this.env.helpHref);
+      if (!diagnostic || !before(diagnostic.range.start, range.end) || !before(range.start, diagnostic.range.end)) continue;
+      out.push({ diagnostic, model: d.model, function: d.function, baseUri: pathToFileURL(path.join(root, `${d.function}.rlsim`)).toString() });
+    }
+    return out;
   }
 
   dispose(): void {

@@ -15,6 +15,8 @@ import { fsOf, type ReclaimContext, type Take, type Takes } from './takes';
 export const FS_RECLAIM = 'fs_reclaim';
 export const MMU_NOTIFIER = 'mmu_notifier_invalidate_range_start';
 export const MMAP_LOCK = '&mm->mmap_lock';
+/** Direct reclaim by an allocation without __GFP_FS: lockdep has no map for it (fs_reclaim is taken only with __GFP_FS). */
+export const DIRECT_RECLAIM = 'direct reclaim (no __GFP_FS)';
 
 export type DeadlockCode = 'reclaim-deadlock' | 'fault-deadlock' | 'reclaim-in-fence' | 'reclaim-frozen-queue';
 export const DEADLOCK_CODES: readonly DeadlockCode[] = ['reclaim-deadlock', 'fault-deadlock', 'reclaim-in-fence', 'reclaim-frozen-queue'];
@@ -42,6 +44,25 @@ export interface DeadlockFinding extends ProgramFinding {
   /** the locks of the cycle, in order, starting with the held one */
   cycle: string[];
   classLevel?: boolean;
+  /** the finding's pieces as data, for a model of it (ide/findingModel.ts: `simulate --finding`, "Simulate deadlock") */
+  parts?: DeadlockParts;
+}
+
+/** What a deadlock finding is made of: the held lock and who took it, the allocation or user access, what reclaim takes. */
+export interface DeadlockParts {
+  /** the allocation's (or user access's) API: `kmalloc`, `copy_to_user` */
+  api: string;
+  /** the allocation's effective mask as rendered (`GFP_KERNEL`, `GFP_NOIO`); '' for a user access */
+  mask: string;
+  nolockdep?: boolean;
+  /** the held lock (or open transaction: kind 'other', api the scope API), the file and function that took it, and the calls from there down to the allocating function */
+  held: { lock: HeldLock; file: string; function: string; chain: ChainLink[] };
+  /** the pseudo-lock of a cycle: fs_reclaim, mmu_notifier_invalidate_range_start, &mm->mmap_lock */
+  pseudo?: string;
+  /** what reclaim (kswapd, mmu-notifier invalidation, the fault) takes: its context, entry, gate and steps */
+  take?: Take;
+  /** a chain of three: who takes the held lock while holding the one reclaim takes */
+  dep?: { file: string; function: string; span: Span; api: string; read: boolean };
 }
 
 /** Who holds a lock in a context: the lock with the file and function that took it. */
@@ -73,9 +94,11 @@ export interface DetectKb {
   perFs: PerFsType;
   /** `before` → `after` is a documented lock order (knowledge base: lockOrders) */
   documentedOrder(before: string, after: string): boolean;
+  /** whether a user-memory access reads or writes (knowledge base: uaccess); a read fault never runs ->page_mkwrite */
+  access(api: string): 'read' | 'write' | 'either' | undefined;
 }
 
-const NO_KB: DetectKb = { perFs: () => false, documentedOrder: () => false };
+const NO_KB: DetectKb = { perFs: () => false, documentedOrder: () => false, access: () => undefined };
 
 export function detectDeadlocks(program: Program, ctxs: Contexts, takes: Takes, model: GfpModel, options: DeadlockOptions, dkb: DetectKb = NO_KB): DeadlockFinding[] {
   const perFs = dkb.perFs;
@@ -122,9 +145,12 @@ export function detectDeadlocks(program: Program, ctxs: Contexts, takes: Takes, 
                 continue;
               }
             }
-            const pseudo: [ReclaimContext, string][] = [];
-            if (hasBit(v, FS) === 'yes') pseudo.push(['reclaim', FS_RECLAIM], ['kswapd', FS_RECLAIM]);
-            pseudo.push(['mmu-notifier', MMU_NOTIFIER]);
+            // Direct reclaim runs shrinkers and ->release_folio whatever the mask; the entries that need __GFP_FS say so
+            // (admitted() below). lockdep's fs_reclaim covers only __GFP_FS allocations: without it the cycle is one
+            // lockdep cannot see.
+            const fsReclaim = hasBit(v, FS) === 'yes';
+            const reclaimLock = fsReclaim ? FS_RECLAIM : DIRECT_RECLAIM;
+            const pseudo: [ReclaimContext, string][] = [['reclaim', reclaimLock], ['kswapd', reclaimLock], ['mmu-notifier', MMU_NOTIFIER]];
             for (const [ctxName, pseudoLock] of pseudo) {
               const admitted = (t: Take) => t.requireNames.every((n) => hasBit(v, bit(n)) === 'yes');
               for (const h of holders) {
@@ -148,7 +174,8 @@ export function detectDeadlocks(program: Program, ctxs: Contexts, takes: Takes, 
           const holders = holdersOf(c, p, file, f.facts.name);
           for (const h of holders) {
             if (dkb.documentedOrder(h.lock.cls, MMAP_LOCK)) continue;
-            const cand = cycleFor(h, 'fault', MMAP_LOCK, () => true, takes, deps, perFs);
+            const reads = dkb.access(call.api) === 'read';
+            const cand = cycleFor(h, 'fault', MMAP_LOCK, (t) => !(reads && t.entry?.onWrite), takes, deps, perFs);
             if (!cand) continue;
             consider({ code: 'fault-deadlock', span: call.call, held: h, what: `${call.api}()`, mask: '', context: c, ...cand });
           }
@@ -283,7 +310,9 @@ function dependencies(program: Program, ctxs: Contexts): Deps {
     for (const a of f.facts.acquires) {
       if (a.trylock || a.declared || a.nonblocking || a.kind === 'bitlock') continue;
       const w = { file, function: f.facts.name, span: a.span, api: a.api, read: a.read };
-      for (const h of a.heldBefore) add(h, a.cls, w);
+      // Only what is held on every path to the acquisition: a lock held on some paths only is usually released
+      // under the same condition it was taken under (which the analysis cannot always correlate).
+      for (const h of a.heldAlways ?? a.heldBefore) add(h, a.cls, w);
       for (const c of cs) for (const h of c.held) if (!h.atomic && h.kind !== 'bitlock') add(h.cls, a.cls, w);
     }
   }
@@ -332,6 +361,7 @@ function toFinding(c: Candidate, f: ProgramFunction, file: string, ordinal: numb
     if (t.kswapdOnly) message += '. Only kswapd takes this path, so the allocation stalls behind kswapd rather than deadlocking itself';
     if (t.rare) message += `. Reclaim takes this path ${t.rare}`;
     if (c.held.lock.read && (c.len === 2 ? t.read : c.dep!.read)) message += `. Both sides take ${L} shared: it blocks only when a writer is queued between them`;
+    if (c.pseudo === DIRECT_RECLAIM) message += `. lockdep cannot report this one: it tracks reclaim (fs_reclaim) only for allocations with __GFP_FS`;
     if (c.nolockdep) message += '. __GFP_NOLOCKDEP hides this from lockdep';
     if (c.held.lock.api.endsWith('_nested')) message += `. The _nested subclass of ${c.held.lock.api}() hides this from lockdep`;
     cycle.push(c.pseudo!);
@@ -345,7 +375,11 @@ function toFinding(c: Candidate, f: ProgramFunction, file: string, ordinal: numb
     if (c.dep) rel(c.dep.file, c.dep.span, `${c.dep.function}() takes ${L} by ${c.dep.api}() while holding ${M}`, c.dep.function);
   }
   const report = lockdepReport(reportInput(c, f, file, line, chain));
-  return { code: c.code, severity: c.severity, span: c.span, function: f.facts.name, file, message, related, ordinal, report, chain, cycle, ...(c.classLevel ? { classLevel: true } : {}) };
+  const parts: DeadlockParts = {
+    api: c.what.replace(/\(.*$/s, ''), mask: c.mask, ...(c.nolockdep ? { nolockdep: true } : {}), held: c.held,
+    ...(c.pseudo ? { pseudo: c.pseudo } : {}), ...(c.take ? { take: c.take } : {}), ...(c.dep ? { dep: c.dep } : {}),
+  };
+  return { code: c.code, severity: c.severity, span: c.span, function: f.facts.name, file, message, related, ordinal, report, chain, cycle, ...(c.classLevel ? { classLevel: true } : {}), parts };
 }
 
 function describeVia(t: Take): string {

@@ -20,6 +20,10 @@ export const DEFAULT_DEADLOCK_SETTINGS: DeadlockSettings = { classLevel: true, c
 export function findDeadlocks(program: Program, ctxs: Contexts, kb: KbView, settings: Partial<DeadlockSettings> = {}): { findings: DeadlockFinding[]; takes: Takes } {
   const s = { ...DEFAULT_DEADLOCK_SETTINGS, ...settings };
   const takes = reclaimTakes(program, kb, { crossWaits: s.crossWaits });
-  const dkb = { perFs: (cls: string) => !!kb.perFsTypeClass(cls), documentedOrder: (a: string, b: string) => !!kb.lockOrder(a, b) };
+  const dkb = {
+    perFs: (cls: string) => !!kb.perFsTypeClass(cls),
+    documentedOrder: (a: string, b: string) => !!kb.lockOrder(a, b),
+    access: (api: string) => kb.uaccess(api)?.access ?? (kb.allocator(api)?.mayFault ? 'read' as const : undefined),
+  };
   return { findings: detectDeadlocks(program, ctxs, takes, kb.gfp, { classLevel: s.classLevel }, dkb), takes };
 }

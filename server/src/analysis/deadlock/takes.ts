@@ -54,6 +54,7 @@ interface Partial {
   requires: number;
   requireNames: string[];
   kswapdOnly: boolean;
+  rare?: string;
 }
 
 const MAX_PER_FUNCTION = 64;
@@ -111,9 +112,11 @@ export function reclaimTakes(program: Program, kb: TakesKb, options: TakesOption
       const g = gateAt(facts, cs.span.start, bitsOf);
       if (!g) continue;
       for (const p of summary(callee)) {
+        const rare = p.rare ?? g.rare;
         add({
           cls: p.cls, read: p.read, steps: [{ file, function: facts.name, span: cs.span, callee: cs.callee }, ...p.steps],
           requires: p.requires | g.requires, requireNames: union(p.requireNames, g.requireNames), kswapdOnly: p.kswapdOnly || g.kswapdOnly,
+          ...(rare ? { rare } : {}),
         });
       }
     }
@@ -146,7 +149,7 @@ export function reclaimTakes(program: Program, kb: TakesKb, options: TakesOption
             binding: { file: file.path, span: b.span, fn: b.fn }, steps: p.steps,
             requires: p.requires | entryBits, requireNames: union(p.requireNames, entry.requires ?? []),
             kswapdOnly: p.kswapdOnly || context === 'kswapd', ...(entry.objects ? { objects: entry.objects } : {}),
-            ...(entry.rare ? { rare: entry.rare } : {}), fs: fsOf(p.steps[p.steps.length - 1].file),
+            ...(entry.rare ?? p.rare ? { rare: entry.rare ?? p.rare } : {}), fs: fsOf(p.steps[p.steps.length - 1].file),
           });
         }
       }
@@ -180,16 +183,18 @@ function primingContext(a: LockAcquire): ReclaimContext | undefined {
 }
 
 /** The gates covering an offset of a function: undefined when reclaim never gets there. */
-function gateAt(facts: FunctionFacts, at: number, bitsOf: (n: readonly string[]) => number): { requires: number; requireNames: string[]; kswapdOnly: boolean } | undefined {
+function gateAt(facts: FunctionFacts, at: number, bitsOf: (n: readonly string[]) => number): { requires: number; requireNames: string[]; kswapdOnly: boolean; rare?: string } | undefined {
   let requireNames: string[] = [];
   let kswapdOnly = false;
+  let rare: string | undefined;
   for (const g of facts.gates ?? []) {
     if (at < g.region.start || at >= g.region.end) continue;
     if (g.excluded) return undefined;
     if (g.requires) requireNames = union(requireNames, g.requires);
     if (g.kswapdOnly) kswapdOnly = true;
+    if (g.rare) rare = g.rare;
   }
-  return { requires: bitsOf(requireNames), requireNames, kswapdOnly };
+  return { requires: bitsOf(requireNames), requireNames, kswapdOnly, ...(rare ? { rare } : {}) };
 }
 
 export function gateSummary(g: Gate): string {
@@ -198,10 +203,11 @@ export function gateSummary(g: Gate): string {
   return `reclaim gets past this test only with ${g.requires?.join('|')} in its mask`;
 }
 
-/** Fewer requirements first (admits more masks), then not kswapd-only, then shorter. */
+/** Fewer requirements first (admits more masks), then not kswapd-only, not rare, then shorter. */
 function better(a: Partial, b: Partial): boolean {
   if (a.requireNames.length !== b.requireNames.length) return a.requireNames.length < b.requireNames.length;
   if (a.kswapdOnly !== b.kswapdOnly) return !a.kswapdOnly;
+  if (!a.rare !== !b.rare) return !a.rare;
   return a.steps.length < b.steps.length;
 }
 

@@ -294,7 +294,7 @@ function keyOf(key: EntryKey, entry: AnyEntry): string {
     case 'lockOrders':
       return `${(entry as LockOrderEntry).before}>${(entry as LockOrderEntry).after}`;
     case 'deferredCalls':
-      return `${(entry as DeferredCallEntry).caller}>${(entry as DeferredCallEntry).callee}`;
+      return `${(entry as DeferredCallEntry).caller ?? '*'}>${(entry as DeferredCallEntry).callee}`;
     default:
       return (entry as { name: string }).name;
   }
@@ -471,7 +471,7 @@ function buildIndex(entries: Entries, models: Record<KernelTable, GfpModel>): Kb
       accessor: (name) => accessors.get(name),
       fieldType: (struct, field) => fieldTypes.get(`${struct}.${field}`)?.type,
       perFsTypeClass: (cls) => classKeys.get(cls),
-      deferredCall: (caller, callee) => deferred.get(`${caller}>${callee}`),
+      deferredCall: (caller, callee) => deferred.get(`${caller}>${callee}`) ?? deferred.get(`*>${callee}`),
       lockOrder: (before, after) => orders.get(`${before}>${after}`),
     };
   }

@@ -169,6 +169,7 @@ export const uaccessEntrySchema = z
     name: ident,
     kind: z.enum(['copy', 'single', 'gup', 'fault-in', 'iter', 'nofault']),
     mayFault: z.boolean(),
+    access: z.enum(['read', 'write', 'either']).optional(),
     source,
   })
   .strict()
@@ -227,6 +228,7 @@ export const reclaimEntrySchema = z
     requires: z.array(ident).min(1).optional(),
     objects: z.enum(['unreferenced-inode', 'any']).optional(),
     rare: z.string().min(1).optional(),
+    onWrite: z.boolean().optional(),
     note: z.string().min(1).optional(),
     versions: versions.optional(),
     source,
@@ -239,7 +241,7 @@ export const reclaimEntrySchema = z
 export const reclaimGateEntrySchema = z
   .object({
     token: ident,
-    meaning: z.enum(['gfp-bits', 'kswapd', 'in-reclaim', 'blockable']),
+    meaning: z.enum(['gfp-bits', 'kswapd', 'in-reclaim', 'blockable', 'unlinked-inode']),
     bits: z.array(ident).min(1).optional(),
     source,
   })
@@ -294,7 +296,7 @@ export const classKeyEntrySchema = z
 
 export const deferredCallEntrySchema = z
   .object({
-    caller: ident,
+    caller: ident.optional(),
     callee: ident,
     note: z.string().min(1),
     versions: versions.optional(),

@@ -119,7 +119,9 @@ export interface GuardEntry {
 export interface UaccessEntry {
   name: string;
   kind: 'copy' | 'single' | 'gup' | 'fault-in' | 'iter' | 'nofault';
-  mayFault: boolean; // false for *_nofault / *_inatomic
+  mayFault: boolean;
+  /** whether the call reads or writes user memory: a read fault never runs ->page_mkwrite */
+  access?: 'read' | 'write' | 'either'; // false for *_nofault / *_inatomic
   source: Source;
 }
 
@@ -186,6 +188,8 @@ export interface ReclaimEntry {
   objects?: 'unreferenced-inode' | 'any';
   /** reclaim takes this path only under a rare condition (an unmounting superblock, an I_DONTCACHE inode): which */
   rare?: string;
+  /** reached only by a write access to user memory (->page_mkwrite), not by a read fault */
+  onWrite?: boolean;
   note?: string;
   versions?: KernelTable[];
   source: Source;                // where the field is called
@@ -198,7 +202,7 @@ export interface ReclaimEntry {
 export interface ReclaimGateEntry {
   token: string;                 // "__GFP_FS" | "gfpflags_allow_blocking" | "current_is_kswapd" | "PF_MEMALLOC" | …
   /** what it means when the condition containing the token is TRUE */
-  meaning: 'gfp-bits' | 'kswapd' | 'in-reclaim' | 'blockable';
+  meaning: 'gfp-bits' | 'kswapd' | 'in-reclaim' | 'blockable' | 'unlinked-inode';
   bits?: string[];               // meaning 'gfp-bits': the bits the token tests (gfpflags_allow_blocking → ["__GFP_DIRECT_RECLAIM"])
   source: Source;
 }
@@ -279,7 +283,8 @@ export interface ClassKeyEntry {
  * queues `cleanup_mnt()` as task work for non-kernel-thread tasks): reclaim and fault paths do not follow it.
  */
 export interface DeferredCallEntry {
-  caller: string;
+  /** absent: the callee is not followed from any caller (an error-only function) */
+  caller?: string;
   callee: string;
   note: string;
   versions?: KernelTable[];
