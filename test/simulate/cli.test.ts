@@ -75,8 +75,8 @@ test('exit 2 on usage and IO errors', () => {
   assert.match(limit.err, /state limit reached/);
 });
 
-test('--finding is not available until the detector exists', () => {
+test('--finding is run by the reclaim-lens command (it analyses a tree first), not by runSimulate', () => {
   const r = cli(['--finding', 'reclaim-deadlock:fs/xfs/xfs_iomap.c:1793', '--root', '/tmp']);
   assert.equal(r.code, 2);
-  assert.equal(r.err, 'reclaim-lens: simulate --finding needs the deadlock detector (not built yet)\n');
+  assert.equal(r.err, 'reclaim-lens: simulate --finding analyses a source tree: run it as `reclaim-lens simulate --finding ID`\n');
 });

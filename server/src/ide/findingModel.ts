@@ -182,6 +182,13 @@ function modelMask(text: string, kb: FindingModelKb | undefined): { text: string
   return { text: kept.join('|'), value, note: `${text}, as the model's bits` };
 }
 
+/** The allocation's mask in the model: an allocator that sleeps whatever its mask (the finding says it may reclaim) gets __GFP_DIRECT_RECLAIM. */
+function allocMaskOf(text: string, kb: FindingModelKb | undefined): { text: string; value: number; note?: string } {
+  const m = modelMask(text, kb);
+  if (m.value & __GFP_DIRECT_RECLAIM) return m;
+  return { text: `${m.text}|__GFP_DIRECT_RECLAIM`, value: m.value | __GFP_DIRECT_RECLAIM, note: `${m.note ? `${m.note}; ` : ''}the allocator may sleep in reclaim whatever the mask` };
+}
+
 /** `fs/super.c@6.12:223` or `fs/super.c:223` → a location; none for anything else. */
 function citation(source: string | undefined): SourceLocation | undefined {
   const m = source ? /^([^\s@:"]+)(?:@[^:]*)?:(\d+)/.exec(source) : null;
@@ -225,8 +232,11 @@ export function findingModel(f: DeadlockFinding, env: FindingModelEnv): FindingM
 
 function build(f: DeadlockFinding, p: DeadlockParts, env: FindingModelEnv, fixed: boolean): { title: string; text: string; fix: string } | string {
   const kb = env.kb;
-  const loc = (file: string | undefined, span: { start: number } | undefined): SourceLocation | undefined =>
-    file && span && !/[\s"]/.test(file) ? { file, line: env.line(file, span.start) } : undefined;
+  const loc = (file: string | undefined, span: { start: number } | undefined): SourceLocation | undefined => {
+    if (!file || !span || /[\s"]/.test(file)) return undefined;
+    const line = env.line(file, span.start);
+    return line >= 1 ? { file, line } : undefined;
+  };
   const at = (l: SourceLocation | undefined) => (l ? `${l.file}:${l.line}` : 'an unknown line');
   const L = p.held.lock.cls;
   const heldLoc = loc(p.held.file, p.held.lock.site);
@@ -257,7 +267,7 @@ function build(f: DeadlockFinding, p: DeadlockParts, env: FindingModelEnv, fixed
   };
 
   if (f.code === 'reclaim-in-fence') {
-    allocMask = modelMask(p.mask, kb);
+    allocMask = allocMaskOf(p.mask, kb);
     const F = b.resource('fence', L, `the fence of the signalling section ${p.held.lock.api}() begins at ${at(heldLoc)}`);
     b.reclaim('dma_fence_wait_in_reclaim', {
       kind: 'shrinker', gate: [], from: 'any',
@@ -272,7 +282,7 @@ function build(f: DeadlockFinding, p: DeadlockParts, env: FindingModelEnv, fixed
   }
 
   if (f.code === 'reclaim-frozen-queue') {
-    allocMask = modelMask(p.mask, kb);
+    allocMask = allocMaskOf(p.mask, kb);
     const Q = b.resource('queue', L, `frozen by ${p.held.lock.api}() at ${at(heldLoc)}`);
     b.reclaim('swap_writepage', {
       kind: 'swap', gate: ['__GFP_IO'], from: 'any',
@@ -282,7 +292,7 @@ function build(f: DeadlockFinding, p: DeadlockParts, env: FindingModelEnv, fixed
     fixMask = 'GFP_NOIO';
     taskSteps.push(step('freeze', { resource: Q, loc: heldLoc, note: `${p.held.function}(): ${p.held.lock.api}()` }), allocStep(), step('unfreeze', { resource: Q, note: 'unfreezes the queue' }));
     fix = `alloc ${fixMask} at ${at(siteLoc)} (reclaim's I/O needs __GFP_IO; or a memalloc_noio scope)`;
-    b.thread(taskName, 'task', taskSteps, { loc: heldLoc, note: `${p.held.function}()${chainNote}` });
+    b.thread(taskName, 'task', taskSteps, { loc: heldLoc, note: `${p.held.function}() freezes ${L} by ${p.held.lock.api}()${chainNote}` });
     return { title, text: finish(header, fix, b.model), fix };
   }
 
@@ -363,7 +373,7 @@ function build(f: DeadlockFinding, p: DeadlockParts, env: FindingModelEnv, fixed
   if (isFault) {
     fix = `delete the fault step at ${at(siteLoc)}: copy outside ${L}, or pagefault_disable() + __copy_${/from/.test(p.api) ? 'from' : 'to'}_user_inatomic() so that no fault handler runs`;
   } else {
-    allocMask = modelMask(p.mask, kb);
+    allocMask = allocMaskOf(p.mask, kb);
     fixMask = viaKswapd ? 'GFP_NOWAIT' : fixMaskFor(gateOf(t));
     const why = fixMask === 'GFP_NOFS' ? `${cbName} runs only with __GFP_FS` : fixMask === 'GFP_NOIO' ? `${cbName} runs only with __GFP_IO`
       : viaKswapd ? 'an allocation that does not reclaim never waits for kswapd' : `${cbName} has no gate: any allocation that may reclaim directly can run it`;
