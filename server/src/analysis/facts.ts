@@ -165,6 +165,8 @@ export interface FunctionFacts {
   callSites: CallSite[];
   /** lock acquisitions (blocking, trylock and declared) */
   acquires: LockAcquire[];
+  /** releases of locks this function did not take: a caller's lock, dropped here before the code after it */
+  releases?: { cls: string; span: Span }[];
   /** reclaim gates (only in functions that test a gate token) */
   gates: Gate[];
   /** names of the gfp_t parameters, by index */

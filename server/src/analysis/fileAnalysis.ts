@@ -35,6 +35,7 @@ export function analyseFile(file: SourceFile, kb: KbView, config: FileAnalysisCo
         calls: run.calls,
         callSites: run.callSites,
         acquires: run.acquires,
+        ...(run.releases.length ? { releases: run.releases } : {}),
         gates: gatesOf(fn, file, kb),
         gfpParams: run.gfpParams,
         findings,

@@ -158,6 +158,8 @@ export interface FunctionRun {
   calls: CallObservation[];
   callSites: CallSite[];
   acquires: LockAcquire[];
+  /** releases of locks the function did not take (its callers') */
+  releases: { cls: string; span: Span }[];
   gfpParams: { index: number; name: string }[];
   scopeEvents: ScopeEvent[];
   exits: ExitState[];
@@ -247,7 +249,7 @@ export function analyseFunction(fn: FunctionInfo, file: SourceFile, kb: KbView, 
     const callSites: CallSite[] = [];
     const nothing: PathFacts = { count: 1, held: [], scopes: [], atomic: false };
     for (const c of textualCalls(file.text, fn.body.startIndex, fn.body.endIndex)) callSites.push({ callee: c.name, span: c.span, paths: [nothing], gfpArgs: [] });
-    return { fn, file, kb, sites: [], calls: [], callSites, acquires: [], gfpParams, scopeEvents: [], exits: [], cfg: empty, approximate: false };
+    return { fn, file, kb, sites: [], calls: [], callSites, acquires: [], releases: [], gfpParams, scopeEvents: [], exits: [], cfg: empty, approximate: false };
   }
   // Declarations are looked up one name at a time: find where the name is declared in the body text and jump to
   // that node, instead of walking the whole body (node access crosses into WASM and is what analysis costs).
@@ -316,7 +318,7 @@ export function analyseFunction(fn: FunctionInfo, file: SourceFile, kb: KbView, 
     opaque: (stmt) => !hasMarkIn(marks, stmt.startIndex, stmt.endIndex),
   });
 
-  const run: FunctionRun = { fn, file, kb, sites: [], calls: [], callSites: [], acquires: [], gfpParams, scopeEvents: [], exits: [], cfg, approximate: false };
+  const run: FunctionRun = { fn, file, kb, sites: [], calls: [], callSites: [], acquires: [], releases: [], gfpParams, scopeEvents: [], exits: [], cfg, approximate: false };
   const callSiteIndex = new Map<number, CallSite>();
   const siteIndex = new Map<number, FunctionRun['sites'][number]>();
   const callIndex = new Map<string, CallObservation>();
@@ -353,6 +355,7 @@ export function analyseFunction(fn: FunctionInfo, file: SourceFile, kb: KbView, 
     run.exits.length = 0;
     run.callSites.length = 0;
     run.acquires.length = 0;
+    run.releases.length = 0;
     ctx.acquireIndex.clear();
     callSiteIndex.clear();
     ctx.callSiteStates.clear();
@@ -741,6 +744,7 @@ function applyLock(s: AState, api: LockApiEntry, args: Node[], site: Node, ctx: 
     for (const { cls } of classes) {
       const i = lastIndex(held, (h) => h.cls === cls);
       if (i >= 0) held = held.filter((_, j) => j !== i);
+      else recordForeignRelease(ctx, cls, site);
     }
     return held === s.held ? s : { ...s, held };
   }
@@ -778,6 +782,13 @@ function recordAcquires(api: LockApiEntry, args: Node[], site: Node, states: rea
       a.heldAlways = a.heldAlways === undefined ? here : a.heldAlways.filter((x) => here.includes(x));
     }
   }
+}
+
+/** A release of a lock this function did not take: its caller's, released here (ocfs2_fiemap_inline's up_read). */
+function recordForeignRelease(ctx: WalkCtx, cls: string, site: Node) {
+  if (!ctx.recording) return;
+  const at = site.startIndex;
+  if (!ctx.run.releases.some((r) => r.cls === cls && r.span.start === at)) ctx.run.releases.push({ cls, span: span(site) });
 }
 
 /** lockdep_assert_held(&l): the lock is held here (added when the walk has not seen it taken: a caller took it). */

@@ -72,6 +72,8 @@ interface Holder {
   function: string;
   /** calls from the function that took the lock down to the allocating function */
   chain: ChainLink[];
+  /** a transaction handle rather than a lock */
+  resource?: boolean;
 }
 
 interface DepWitness {
@@ -127,7 +129,7 @@ export function detectDeadlocks(program: Program, ctxs: Contexts, takes: Takes, 
           if (c.atomic) continue;
           const flags = flagsOf(p.scopes, flagsOf(c.scopes));
           if (flags.includes('PF_MEMALLOC')) continue; // reclaim does not recurse
-          const holders = holdersOf(c, p, file, f.facts.name);
+          const holders = holdersOf(c, p, file, f.facts.name, f.facts.releases, site.call.start);
           if (!holders.length) continue;
           for (const r of substitute(p.requested, f.facts, c.gfpParams)) {
             const v = applyScopeVal(r, flags, model);
@@ -171,9 +173,10 @@ export function detectDeadlocks(program: Program, ctxs: Contexts, takes: Takes, 
         if (p.atomic) continue;
         for (const c of contexts) {
           if (c.atomic) continue;
-          const holders = holdersOf(c, p, file, f.facts.name);
+          const holders = holdersOf(c, p, file, f.facts.name, f.facts.releases, call.call.start);
           for (const h of holders) {
-            if (dkb.documentedOrder(h.lock.cls, MMAP_LOCK)) continue;
+            // A fault runs in the faulting task, which nests its own transaction handle (current->journal_info).
+            if (h.resource || dkb.documentedOrder(h.lock.cls, MMAP_LOCK)) continue;
             const reads = dkb.access(call.api) === 'read';
             const cand = cycleFor(h, 'fault', MMAP_LOCK, (t) => !(reads && t.entry?.onWrite), takes, deps, perFs);
             if (!cand) continue;
@@ -252,9 +255,11 @@ function weak(classLevel: boolean, readRead: boolean, t: Take): ProgramFinding['
 const EMPTY_CONTEXT: CallingContext = { held: [], scopes: [], atomic: false, gfpParams: {}, chain: [], callers: 0, callSites: [] };
 
 /** Locks held at a path in a context, callers' first, and transactions reclaim can wait on as held resources. */
-function holdersOf(c: CallingContext, p: PathFacts, file: string, fn: string): Holder[] {
+function holdersOf(c: CallingContext, p: PathFacts, file: string, fn: string, releases: readonly { cls: string; span: Span }[] = [], at = 0): Holder[] {
   const out: Holder[] = [];
   const seen = new Set<string>();
+  // A caller's lock this function drops before the site (`up_read(&oi->ip_alloc_sem)` right before the copy).
+  for (const r of releases) if (r.span.start < at) seen.add(r.cls);
   // Folio bit locks are not lock classes: reclaim only trylocks the folios it scans and locks blocking only folios
   // of objects being torn down, never the one this task holds; instances, not classes, would decide (not modelled).
   for (const h of c.held) {
@@ -274,7 +279,7 @@ function holdersOf(c: CallingContext, p: PathFacts, file: string, fn: string): H
       const where = sf(s);
       out.push({
         lock: { cls: s.resource, kind: 'other', read: true, atomic: false, irqsOff: false, api: s.api, site: s.site },
-        file: where.file, function: where.function, chain: where.function === fn ? [] : chainFrom(c.chain, where.function),
+        file: where.file, function: where.function, chain: where.function === fn ? [] : chainFrom(c.chain, where.function), resource: true,
       });
     }
   };
