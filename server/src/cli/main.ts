@@ -33,7 +33,7 @@ commands:
             check --callees also reports sleep-in-atomic through callees (experimental: see #3)
             check --fix [CODE,...] applies the verified quick fixes of these codes to the files
             (default: those of high confidence) and prints what it changed
-            check and explain: --min-severity error|warning|information (default information),
+            check and explain: --min-severity error|warning|information|hint (default hint: all),
             --no-class-level (leave out class-level reclaim cycles), --loopback-nfs (model loop-back NFS)
   explain   the lockdep-format report of the findings at FILE:LINE, over the tree [PATH...] (default: --root)
   simulate  explore a deadlock model FILE.rlsim [--format text|json|svg|promela]
@@ -112,7 +112,7 @@ async function analyseCommand(verb: 'check' | 'hints' | 'explain', args: string[
       // fs/ + mm/ of 6.12 are such false positives).
       callees: { type: 'boolean', default: false },
       stats: { type: 'boolean', default: false },
-      'min-severity': { type: 'string', default: 'information' },
+      'min-severity': { type: 'string', default: 'hint' },
       'no-class-level': { type: 'boolean', default: false },
       'loopback-nfs': { type: 'boolean', default: false },
     },

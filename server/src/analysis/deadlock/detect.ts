@@ -249,7 +249,9 @@ function cycleFor(h: Holder, ctxName: ReclaimContext, pseudo: string, admitted: 
  * only kswapd closes (the allocation stalls behind kswapd; direct reclaim goes on).
  */
 function weak(classLevel: boolean, readRead: boolean, t: Take): ProgramFinding['severity'] {
-  return classLevel || readRead || t.kswapdOnly || t.rare ? 'information' : 'warning';
+  // Only kswapd closing the cycle is a stall of the allocation, not a deadlock of it: a hint, below the default.
+  if (t.kswapdOnly) return 'hint';
+  return classLevel || readRead || t.rare ? 'information' : 'warning';
 }
 
 const EMPTY_CONTEXT: CallingContext = { held: [], scopes: [], atomic: false, gfpParams: {}, chain: [], callers: 0, callSites: [] };
