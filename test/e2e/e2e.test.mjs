@@ -16,6 +16,9 @@ import { Workbench, normalise } from './lib/workbench.mjs';
 const C_FILE = 'fs/demo/inode.c';
 const XFS_FILE = 'fs/xfs/xfs_demo_iomap.c';
 const MODEL_FILE = 'models/kswapd-abba.rlsim';
+/** Indexed by the workspace index (.vscode/settings.json: reclaimLens.index.paths): whole-program deadlocks. */
+const RECLAIM_FILE = 'deadlocks/fs/demo/demo_cache.c';
+const FAULT_FILE = 'deadlocks/fs/demofs/demofs_file.c';
 /** The key run.sh binds to reclaimLens.simulateDeadlock with models/xfs-ilock-super-cache-scan.rlsim's text. */
 const SIMULATE_DEADLOCK_KEY = 'Control+Alt+Shift+D';
 
@@ -129,22 +132,67 @@ step('quick fix at the ineffective OR: Use GFP_NOFS, verified, applied, then und
   await wb.line('return kvmalloc(len, GFP_KERNEL | GFP_NOFS);').waitFor();
 });
 
-step('Simulate deadlock from an allocation under a lock that reclaim takes: not offered yet', async () => {
-  await wb.openFile(XFS_FILE);
-  await wb.gotoLine(18, 8); // `map = kmalloc(n, GFP_KERNEL);` under xfs_ilock()
-  await wb.line('map = kmalloc(n, GFP_KERNEL);').waitFor();
-  // The analysis has run on this file: the hover knows the lock.
-  await wb.keyboard.press('Control+K');
-  await wb.keyboard.press('Control+I');
-  await wb.page.locator('.monaco-hover:visible', { hasText: 'Held locks: &xfs_inode->i_lock' }).first().waitFor({ timeout: 60_000 });
-  await wb.escape();
-  // FIXME(#4): the deadlock detector (reclaim-deadlock) is being built. Then: wait for its squiggle here and its row
-  // in the Problems panel, press Ctrl+. and pick "Simulate deadlock" (or click its code lens), and check the
-  // simulation view as the next step does (threads syz-executor and kswapd0, &xfs_nondir_ilock_class).
-  await wb.keyboard.press('Control+.');
-  await wb.page.locator('.monaco-editor-overlaymessage', { hasText: 'No code actions available' }).waitFor();
-  assert.equal(await wb.activeEditor().locator('.squiggly-error, .squiggly-warning').count(), 0);
-});
+step('Simulate deadlock from a reclaim-deadlock finding: the allocation under the lock the shrinker takes', async () => {
+  await wb.openFile(RECLAIM_FILE);
+  await wb.gotoLine(35, 6); // `e = kmalloc(sizeof(*e), GFP_KERNEL);` under demo_cache_lock
+  // The workspace index (reclaimLens.index.paths: deadlocks/) publishes the finding: a squiggle on the allocation
+  // and its row in the Problems panel, with the shrinker's lock as a related location.
+  await wb.activeEditor().locator('.squiggly-warning').first().waitFor({ timeout: 90_000 });
+  const panel = await wb.problemsPanel();
+  const row = panel.locator('.monaco-list-row', { hasText: 'kmalloc(GFP_KERNEL) may enter reclaim while demo_cache_lock is held' }).first();
+  await row.waitFor();
+  const text = normalise(await row.innerText());
+  assert.match(text, /reclaim-lens\W*reclaim-deadlock/);
+  assert.match(text, /\[Ln 35, Col 6\]/);
+  await wb.closePanel();
+  await wb.focusEditor();
+  await wb.runQuickFix('Simulate deadlock: demo_cache_insert() (reclaim-deadlock)');
+  // The finding's model in the simulation view: the task that allocates, the shrinker reclaim runs, the one lock.
+  const view = wb.simulationView();
+  await view.locator('h1', { hasText: 'reclaim-deadlock in demo_cache_insert() at deadlocks/fs/demo/demo_cache.c:35' }).waitFor({ timeout: 60_000 });
+  await view.locator('.verdict.deadlock', { hasText: 'Deadlock' }).waitFor();
+  const heads = (await view.locator('.timeline .heads .head').allInnerTexts()).map(normalise);
+  // One task: the shrinker runs in its own reclaim, and the cycle closes on the lock it already holds.
+  assert.deepEqual(heads, ['demo_cache_insert task']);
+  await view.locator('.timeline .card .label', { hasText: 'lock(demo_cache_lock)' }).first().waitFor();
+  await view.locator('.timeline .card .label', { hasText: 'alloc(GFP_KERNEL)' }).first().waitFor();
+  await view.locator('.summary', { hasText: 'Chain: demo_cache_lock → fs_reclaim → demo_cache_lock' }).waitFor();
+  await view.locator('.summary', { hasText: 'demo_cache_insert waits for demo_cache_lock held by demo_cache_insert' }).waitFor();
+  await view.locator('button[data-act="last"]').click();
+  await view.locator('.position', { hasText: /^Deadlock \(after step \d+\)/ }).waitFor();
+  await view.locator('.row.deadlock.current .card.blocked', { hasText: 'lock(demo_cache_lock)' }).first().waitFor();
+  await wb.dismissHovers();
+  await wb.readmeShot('simulate-reclaim', wb.page.locator('.part.editor'));
+}, { timeout: 120_000 });
+
+step('Simulate deadlock from a fault-deadlock finding: copy_to_user under the lock ->page_mkwrite takes', async () => {
+  await wb.openFile(FAULT_FILE);
+  await wb.gotoLine(32, 6); // `if (copy_to_user(arg, buf, len))` under the mapping's invalidate_lock
+  await wb.activeEditor().locator('.squiggly-warning').first().waitFor({ timeout: 90_000 });
+  const panel = await wb.problemsPanel();
+  const row = panel.locator('.monaco-list-row', { hasText: 'copy_to_user() may fault while &address_space->invalidate_lock is held' }).first();
+  await row.waitFor();
+  const text = normalise(await row.innerText());
+  assert.match(text, /reclaim-lens\W*fault-deadlock/);
+  assert.match(text, /\[Ln 32, Col 6\]/);
+  await wb.closePanel();
+  await wb.focusEditor();
+  await wb.runQuickFix('Simulate deadlock: demofs_ioc_getmap() (fault-deadlock)');
+  const view = wb.simulationView();
+  await view.locator('h1', { hasText: 'fault-deadlock in demofs_ioc_getmap() at deadlocks/fs/demofs/demofs_file.c:32' }).waitFor({ timeout: 60_000 });
+  await view.locator('.verdict.deadlock', { hasText: 'Deadlock' }).waitFor();
+  const heads = (await view.locator('.timeline .heads .head').allInnerTexts()).map(normalise);
+  // One task: its own page fault runs ->page_mkwrite, which waits for the lock the task holds.
+  assert.deepEqual(heads, ['demofs_ioc_getmap task']);
+  await view.locator('.timeline .card .label', { hasText: 'lock(&address_space->invalidate_lock)' }).first().waitFor();
+  await view.locator('.timeline .card .label', { hasText: 'fault(demofs_page_mkwrite)' }).first().waitFor();
+  await view.locator('.summary', { hasText: 'Chain: &address_space->invalidate_lock → &mm->mmap_lock → &address_space->invalidate_lock' }).waitFor();
+  await view.locator('button[data-act="last"]').click();
+  await view.locator('.position', { hasText: /^Deadlock \(after step \d+\)/ }).waitFor();
+  await view.locator('.row.deadlock.current .card.blocked', { hasText: '&address_space->invalidate_lock' }).first().waitFor();
+  await wb.dismissHovers();
+  await wb.readmeShot('simulate-fault', wb.page.locator('.part.editor'));
+}, { timeout: 120_000 });
 
 step('Simulate deadlock opens the simulation view with the threads and locks of the scenario', async () => {
   await wb.openFile(XFS_FILE);

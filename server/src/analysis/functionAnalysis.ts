@@ -743,8 +743,12 @@ function applyLock(s: AState, api: LockApiEntry, args: Node[], site: Node, ctx: 
     let held = s.held;
     for (const { cls } of classes) {
       const i = lastIndex(held, (h) => h.cls === cls);
-      if (i >= 0) held = held.filter((_, j) => j !== i);
-      else recordForeignRelease(ctx, cls, site);
+      if (i >= 0) {
+        // Declared held (lockdep_assert_held, __must_hold): the caller took it, so this releases the caller's lock.
+        const h = held[i];
+        if (h.api === '__must_hold' || ctx.kb.lock(h.api)?.op === 'assert-held') recordForeignRelease(ctx, cls, site);
+        held = held.filter((_, j) => j !== i);
+      } else recordForeignRelease(ctx, cls, site);
     }
     return held === s.held ? s : { ...s, held };
   }

@@ -165,6 +165,34 @@ export class Workbench {
     await this.page.locator('.quick-input-widget').waitFor({ state: 'hidden' });
   }
 
+  /**
+   * Opens the quick fix menu (Ctrl+.) at the cursor and runs the action whose row shows `title`: moves the focus
+   * to it with the arrow keys (the menu has no filter; clicking a row times out) and presses Enter.
+   */
+  async runQuickFix(title) {
+    await this.keyboard.press('Control+.');
+    const rows = this.page.locator('.action-widget .monaco-list-row');
+    await rows.filter({ hasText: title }).first().waitFor();
+    const focused = this.page.locator('.action-widget .monaco-list-row.focused');
+    const n = await rows.count();
+    for (let i = 0; i <= n; i++) {
+      if ((await focused.count()) > 0 && (await focused.first().innerText()).includes(title)) {
+        await this.keyboard.press('Enter');
+        await this.page.locator('.action-widget').waitFor({ state: 'hidden' });
+        return;
+      }
+      await this.keyboard.press('ArrowDown');
+    }
+    const seen = (await rows.allInnerTexts()).map(normalise).join(' | ');
+    throw new Error(`the quick fix menu never focused "${title}"; its rows: ${seen}`);
+  }
+
+  /** Moves the mouse to the empty part of the explorer and waits for the workbench's tooltips (a tab's path) to go. */
+  async dismissHovers() {
+    await this.page.mouse.move(150, 700);
+    await this.page.locator('.workbench-hover').first().waitFor({ state: 'hidden' });
+  }
+
   /** Opens the Command Palette filtered by `filter`; leaves it open. */
   async openPalette(filter) {
     await this.page.keyboard.press('F1');
