@@ -88,8 +88,9 @@ cat > "$run/data/User/settings.json" <<'EOF'
   "files.hotExit": "off"
 }
 EOF
-# "Simulate deadlock" (reclaimLens.simulateDeadlock) takes a model text; the deadlock detector's findings will pass
-# one. Until they do, the test reaches the command as a user could: a keybinding with the model as its argument.
+# "Simulate deadlock" (reclaimLens.simulateDeadlock) takes a model text: the deadlock findings' code action passes
+# their generated model (the steps on workspace/deadlocks/); one step also reaches the command as a user could, with
+# a hand-written model: a keybinding with the model as its argument.
 node -e '
   const fs = require("node:fs");
   const text = fs.readFileSync(process.argv[1], "utf8");

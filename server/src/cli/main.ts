@@ -273,6 +273,11 @@ function isDir(p: string): boolean {
 /** The process's streams; a progress line only when stderr is a terminal. */
 export function processIo(): Io {
   const tty = process.stderr.isTTY;
+  // `reclaim-lens check … | head`: a reader that goes away is not an error of ours.
+  process.stdout.on('error', (e: NodeJS.ErrnoException) => {
+    if (e.code === 'EPIPE') process.exit(process.exitCode ?? 0);
+    throw e;
+  });
   return {
     stdout: (s) => process.stdout.write(s),
     stderr: (s) => process.stderr.write(s),

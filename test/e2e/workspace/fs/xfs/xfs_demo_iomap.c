@@ -7,8 +7,8 @@
 #include "xfs_inode.h"
 
 /*
- * Bug (reclaim-deadlock, planned): GFP_KERNEL may enter direct reclaim under the ILOCK, and the superblock
- * shrinker's inode reclaim takes an ILOCK of the same class.
+ * Bug (reclaim-deadlock; fs/ is not indexed here): GFP_KERNEL may enter direct reclaim under the ILOCK, and the
+ * superblock shrinker's inode reclaim takes an ILOCK of the same class.
  */
 static void *xfs_demo_fill_dirty_folios(struct xfs_inode *ip, size_t n)
 {
