@@ -17,6 +17,8 @@ export interface ProgramFindingLike {
   report?: string;
   /** the `.rlsim` model of a deadlock finding (ide/findingModel.ts), for "Simulate deadlock" */
   model?: string;
+  /** the locks of a deadlock's cycle, the held one first (`demo_cache_lock`, `fs_reclaim`): the code lens's title */
+  cycle?: readonly string[];
 }
 
 export interface ProgramDiagnostic {
@@ -31,6 +33,8 @@ export interface ProgramDiagnostic {
   report?: string;
   /** the finding's model, simulated by the "Simulate deadlock" code action */
   model?: string;
+  /** the locks of the cycle, the held one first */
+  cycle?: readonly string[];
 }
 
 const RANK: Record<Severity, number> = { error: 0, warning: 1, information: 2, hint: 3 };
@@ -46,6 +50,7 @@ export function programDiagnostics(findings: readonly ProgramFindingLike[], conf
       related: f.related.map((r) => ({ file: r.file, range: { start: r.span.start, end: r.span.end }, message: r.message })),
       ...(f.report ? { report: f.report } : {}),
       ...(f.model ? { model: f.model } : {}),
+      ...(f.cycle?.length ? { cycle: [...f.cycle] } : {}),
     });
   }
   return out.sort((a, b) => (a.file < b.file ? -1 : a.file > b.file ? 1 : 0) || a.range.start - b.range.start || a.code.localeCompare(b.code));

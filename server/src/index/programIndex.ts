@@ -188,6 +188,7 @@ export class ProgramIndex {
         code: f.code, severity: f.severity, file: f.file, span: { start: f.span.start, end: f.span.end }, message: f.message, function: f.function,
         related: f.related.map((r) => ({ file: r.file, span: { start: r.span.start, end: r.span.end }, message: r.message })), report: f.report,
         ...(m?.ok ? { model: m.model.text } : {}),
+        ...(f.cycle.length ? { cycle: [...f.cycle] } : {}),
       });
       need(f.file);
       for (const r of f.related) need(r.file);

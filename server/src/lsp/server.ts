@@ -20,6 +20,7 @@ import { parseConfig, type Config } from './config';
 import { SimulateRequest, StatusNotification, type StatusParams } from './protocol';
 import { codeActions } from './codeActions';
 import { simulateDeadlockActions } from './simulateActions';
+import { deadlockCodeLenses, wholeDocument, withDeadlockHints } from './simulateLenses';
 import { createAnalyser } from '../ide/fixes';
 import { FIX_ALL_KIND, toDiagnostic, toHover, toInlayHint } from './toProto';
 import { WorkspaceIndex } from './workspaceIndex';
@@ -58,6 +59,7 @@ export function startServer(connection: Connection = createConnection(ProposedFe
   let host: AnalysisHost | undefined;
   let canConfigure = false;
   let canRefreshHints = false;
+  let canRefreshLenses = false;
   let canShowDisabledActions = false;
   let rootPath: string | undefined;
   const log = (msg: string) => connection.console.log(msg);
@@ -187,12 +189,15 @@ export function startServer(connection: Connection = createConnection(ProposedFe
     republish: (uri) => {
       const doc = documents.get(uri);
       if (doc) schedule(doc, 0);
+      // The "Simulate deadlock" code lenses of the file changed with its findings (lsp/simulateLenses.ts).
+      if (doc && canRefreshLenses) refreshCodeLenses(connection);
     },
   });
 
   connection.onInitialize(async (params: InitializeParams): Promise<InitializeResult> => {
     canConfigure = !!params.capabilities.workspace?.configuration;
     canRefreshHints = !!params.capabilities.workspace?.inlayHint?.refreshSupport;
+    canRefreshLenses = !!params.capabilities.workspace?.codeLens?.refreshSupport;
     canShowDisabledActions = !!params.capabilities.textDocument?.codeAction?.disabledSupport;
     const folder = params.workspaceFolders?.[0]?.uri ?? params.rootUri ?? undefined;
     try {
@@ -248,7 +253,9 @@ export function startServer(connection: Connection = createConnection(ProposedFe
     const r = await analysisOf(doc);
     if (!r?.st.analysis) return [];
     const range = { start: doc.offsetAt(p.range.start), end: doc.offsetAt(p.range.end) };
-    return inlayHints(r.st.analysis.facts, range, r.config.inlayHints, r.st.analysis.kb.gfp).map((h) => toInlayHint(h, doc));
+    const hints = inlayHints(r.st.analysis.facts, range, r.config.inlayHints, r.st.analysis.kb.gfp).map((h) => toInlayHint(h, doc));
+    // " ⚠ deadlock" at the allocations of the workspace index's deadlock findings (lsp/simulateLenses.ts).
+    return withDeadlockHints(doc, hints, r.st.analysis.facts, wsIndex.simulationsAt(doc.uri, p.range, r.config.diagnostics), p.range, r.config.inlayHints);
   }));
 
   connection.onHover(isolate('hover', async (p) => {
@@ -280,9 +287,13 @@ export function startServer(connection: Connection = createConnection(ProposedFe
     const doc = documents.get(p.textDocument.uri);
     return doc && isRlsim(doc) ? rlsimDefinition(doc, p.position, sourceBases(doc.uri, rootPath)) : null;
   }));
-  connection.onCodeLens(isolate('codeLens', (p) => {
+  connection.onCodeLens(isolate('codeLens', async (p) => {
     const doc = documents.get(p.textDocument.uri);
-    return doc && isRlsim(doc) ? rlsimCodeLenses(doc, modelRuns) : null;
+    if (!doc) return null;
+    if (isRlsim(doc)) return rlsimCodeLenses(doc, modelRuns);
+    // C files: "⚠ Simulate deadlock (…)" on every deadlock finding of the workspace index (lsp/simulateLenses.ts).
+    const config = await configFor(doc.uri);
+    return deadlockCodeLenses(wsIndex.simulationsAt(doc.uri, wholeDocument(doc), config.diagnostics));
   }));
   connection.onRequest(SimulateRequest.type, (p) => simulate(p, {
     document: (uri) => documents.get(uri), rootPath: () => rootPath, runs: modelRuns, error: (m) => connection.console.error(m),

@@ -56,6 +56,8 @@ export interface IndexSimulation {
   function: string;
   /** models' `@file` paths resolve against the folder of this URI: the indexed root */
   baseUri: string;
+  /** the locks of the cycle, the held one first (for the code lens's title) */
+  cycle?: readonly string[];
 }
 
 export class WorkspaceIndex {
@@ -171,7 +173,10 @@ export class WorkspaceIndex {
       if (!d.model) continue;
       const diagnostic = toProgramDiagnostic(d, this.locate, this.env.helpHref);
       if (!diagnostic || !before(diagnostic.range.start, range.end) || !before(range.start, diagnostic.range.end)) continue;
-      out.push({ diagnostic, model: d.model, function: d.function, baseUri: pathToFileURL(path.join(root, `${d.function}.rlsim`)).toString() });
+      out.push({
+        diagnostic, model: d.model, function: d.function, baseUri: pathToFileURL(path.join(root, `${d.function}.rlsim`)).toString(),
+        ...(d.cycle ? { cycle: d.cycle } : {}),
+      });
     }
     return out;
   }
