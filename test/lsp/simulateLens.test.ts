@@ -6,7 +6,6 @@
 // the server asks for workspace/codeLens/refresh and both are gone. `npm run build` first.
 import assert from 'node:assert/strict';
 import { spawn, type ChildProcess } from 'node:child_process';
-import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { after, test } from 'node:test';
@@ -14,32 +13,12 @@ import { pathToFileURL } from 'node:url';
 import { createProtocolConnection, StreamMessageReader, StreamMessageWriter, type ProtocolConnection } from 'vscode-languageserver-protocol/node';
 import type { CodeAction, CodeLens, Diagnostic, InlayHint, InlayHintLabelPart, PublishDiagnosticsParams } from 'vscode-languageserver-protocol';
 import type { SimulateResult } from '../../server/src/lsp/protocol';
+import { SHRINKER, write } from '../harness/deadlockWorkspace';
 import { tempDir } from '../harness/tmp';
 
 const ROOT = path.join(__dirname, '..', '..');
 const TIMEOUT = 60_000;
 
-const SHRINKER = `// A shrinker whose scan takes the cache lock, only with __GFP_FS.
-DEFINE_MUTEX(demo_cache_lock);
-static struct shrinker *demo_shrinker;
-
-static unsigned long demo_scan(struct shrinker *s, struct shrink_control *sc)
-{
-	if (!(sc->gfp_mask & __GFP_FS))
-		return SHRINK_STOP;
-	mutex_lock(&demo_cache_lock);
-	mutex_unlock(&demo_cache_lock);
-	return 0;
-}
-
-int demo_init(void)
-{
-	demo_shrinker = shrinker_alloc(0, "demo");
-	demo_shrinker->scan_objects = demo_scan;
-	shrinker_register(demo_shrinker);
-	return 0;
-}
-`;
 
 const alloc = (gfp: string) => `// Allocates under the lock the shrinker takes.
 extern struct mutex demo_cache_lock;
@@ -67,10 +46,6 @@ after(() => {
   proc?.kill();
 });
 
-function write(file: string, text: string) {
-  fs.mkdirSync(path.dirname(file), { recursive: true });
-  fs.writeFileSync(file, text);
-}
 
 const parts = (h: InlayHint): InlayHintLabelPart[] => (typeof h.label === 'string' ? [{ value: h.label }] : h.label);
 const text = (h: InlayHint) => parts(h).map((p) => p.value).join('');
