@@ -8,7 +8,7 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import { findDeadlocks } from '../server/src/analysis/deadlock';
 import type { FileFacts } from '../server/src/analysis/facts';
-import { buildProgram, compactFacts, contexts, lineStartsOf, pruneUnresolvedCalls } from '../server/src/analysis/interproc';
+import { compactFacts, lineStartsOf, programWithContexts } from '../server/src/analysis/interproc';
 import { createKbProvider } from '../server/src/analysis/kbView';
 import { AnalysisHost } from '../server/src/ide/host';
 import { inlayHints } from '../server/src/ide/inlayHints';
@@ -89,9 +89,7 @@ async function main() {
   let deadlocks = 0;
   for (let r = 0; r < RUNS; r++) {
     const t0 = performance.now();
-    const pruned = pruneUnresolvedCalls(facts);
-    const program = buildProgram(pruned.files, pruned.unresolved);
-    const ctxs = contexts(program);
+    const { program, ctxs } = programWithContexts(facts);
     const t1 = performance.now();
     deadlocks = findDeadlocks(program, ctxs, kbView).findings.length;
     deadlockRuns.push(performance.now() - t1);

@@ -65,6 +65,9 @@ echo "e2e: tooling and VSIX ready after $(elapsed)"
 code_server="$e2e/node_modules/.bin/code-server"
 mkdir -p "$run/data/User" "$run/exts"
 cp -r "$e2e/workspace" "$run/workspace"
+# The reclaim-deadlock case of the workspace is the bundled example itself (the quick start checks the same file).
+mkdir -p "$run/workspace/deadlocks/fs/demo"
+cp "$e2e/../../examples/fs/demo/cache.c" "$run/workspace/deadlocks/fs/demo/demo_cache.c"
 cat > "$run/data/User/settings.json" <<'EOF'
 {
   "workbench.startupEditor": "none",

@@ -3,14 +3,14 @@
 // abstract states, each with the number of acyclic paths that reach it, so results can say
 // "GFP_NOFS on 2 paths, GFP_KERNEL on 1" instead of picking one.
 import type { Node } from 'web-tree-sitter';
-import { declsOf, rewritesIn, type FunctionInfo, type VarDecl } from '../syntax/ast';
+import { callArgs, calleeName, declsOf, rewritesIn, type FunctionInfo, type VarDecl } from '../syntax/ast';
 import type { SourceFile } from '../syntax/sourceFile';
 import type { LockApiEntry, PfFlag } from '../model/kb/types';
 import { buildCfg, reversePostOrder, type Cfg, type CfgOp } from './cfg';
 import type { AllocSite, CallObservation, CallSite, HeldLock, LockAcquire, PathFacts, ScopeFrame, Span } from './facts';
 import { andVal, applyScopeVal, clearBits, evalGfp, known, setBits, symbol, type GfpEnv, type GfpVal } from './gfpValue';
 import type { KbView } from './kbView';
-import { lockClassFromText, lockClassName, type LockContexts, type TypeEnv } from './lockClass';
+import { lockClassFromText, lockClassesOfCall, type CallLockClass, type LockContexts, type TypeEnv } from './lockClass';
 
 /**
  * Every identifier the transfer functions react to: knowledge-base names (with 6.12 `_noprof` variants), `guard`,
@@ -452,7 +452,7 @@ interface WalkCtx {
   conds: Map<number, CondSpec>;
   /** normalised conditions that at least two branches of the function test */
   correlated: ReadonlySet<string>;
-  classes: Map<string, { cls: string; read: boolean; anyOf?: boolean }[]>;
+  classes: Map<string, CallLockClass[]>;
 }
 
 function transferOp(op: CfgOp, states: Counted[], ctx: WalkCtx): Counted[] {
@@ -527,29 +527,10 @@ function interestingNodes(root: Node, ctx: WalkCtx): { n: Node; type: string }[]
 
 const RELEVANT_INNER = new Set(['call_expression', 'assignment_expression', 'init_declarator']);
 
-function calleeName(call: Node): string | undefined {
-  const f = call.childForFieldName('function');
-  if (!f) return undefined;
-  if (f.type === 'identifier') return f.text;
-  if (f.type === 'parenthesized_expression' && f.namedChild(0)?.type === 'identifier') return f.namedChild(0)!.text;
-  return undefined;
-}
-
 function argsOf(call: Node, ctx: WalkCtx): Node[] {
   let a = ctx.args.get(call.id);
   if (!a) ctx.args.set(call.id, (a = callArgs(call)));
   return a;
-}
-
-export function callArgs(call: Node): Node[] {
-  const a = call.childForFieldName('arguments');
-  if (!a) return [];
-  const out: Node[] = [];
-  for (let i = 0; i < a.namedChildCount; i++) {
-    const c = a.namedChild(i);
-    if (c && c.type !== 'comment') out.push(c);
-  }
-  return out;
 }
 
 function onCall(call: Node, states: Counted[], ctx: WalkCtx): Counted[] {
@@ -818,38 +799,12 @@ function mustHoldOf(fn: FunctionInfo, file: SourceFile, types: TypeEnv, contexts
 }
 
 /** Lock classes an API call names: one, or several for flag-selected APIs such as xfs_ilock(ip, A|B). */
-function lockClassesFor(api: LockApiEntry, args: Node[], ctx: WalkCtx): { cls: string; read: boolean; anyOf?: boolean }[] {
+function lockClassesFor(api: LockApiEntry, args: Node[], ctx: WalkCtx): CallLockClass[] {
   // Types are flow-insensitive, so the classes of a call are the same in every state: computed once.
   const key = `${api.name}@${args[0]?.id ?? -1}`;
   let c = ctx.classes.get(key);
-  if (!c) ctx.classes.set(key, (c = computeLockClasses(api, args, ctx)));
+  if (!c) ctx.classes.set(key, (c = lockClassesOfCall(api, args, (n) => ctx.kb.lockFlags(n), ctx.types, ctx.lockContexts)));
   return c;
-}
-
-function computeLockClasses(api: LockApiEntry, args: Node[], ctx: WalkCtx): { cls: string; read: boolean; anyOf?: boolean }[] {
-  if (api.flagsArg !== undefined) {
-    const flags = args[api.flagsArg]?.text ?? '';
-    const out: { cls: string; read: boolean }[] = [];
-    for (const lf of ctx.kb.lockFlags(api.name)) {
-      if (new RegExp(`\\b${lf.flag}\\b`).test(flags)) {
-        out.push({ cls: lockClassName(lf.classTemplate, api.lockArg === null ? undefined : args[api.lockArg], ctx.types, ctx.lockContexts), read: lf.read });
-      }
-    }
-    if (out.length) return out;
-    // `xfs_iunlock(dp, lock_mode)`: the mode is a variable (xfs_ilock_data_map_shared() returned it). A release
-    // drops whichever of the API's classes the object holds; an acquisition in an unknown mode is not modelled.
-    if (!/\b[A-Z][A-Z0-9_]+\b/.test(flags)) {
-      if (api.op !== 'release') return [];
-      const all = new Map<string, { cls: string; read: boolean }>();
-      for (const lf of ctx.kb.lockFlags(api.name)) {
-        const cls = lockClassName(lf.classTemplate, api.lockArg === null ? undefined : args[api.lockArg], ctx.types, ctx.lockContexts);
-        if (!all.has(cls)) all.set(cls, { cls, read: lf.read });
-      }
-      return [...all.values()].map((c) => ({ ...c, anyOf: true }));
-    }
-  }
-  const arg = api.lockArg === null ? undefined : args[api.lockArg];
-  return [{ cls: lockClassName(api.classTemplate, arg, ctx.types, ctx.lockContexts), read: !!api.read }];
 }
 
 function applyScopeApi(s: AState, op: 'save' | 'restore', api: { name: string; flags: PfFlag[] | 'arg'; family: string; cookieArg?: number }, call: Node, ctx: WalkCtx): AState {

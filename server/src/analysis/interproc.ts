@@ -156,6 +156,20 @@ function narrowDefinitions(sym: Symbols, all: FunctionId[], callerFile: number, 
   return defs;
 }
 
+/**
+ * Name resolution as the call graph does it, for names the call graph did not see as calls (functions bound to
+ * ops-table fields): the file's own definitions, else the program's, narrowed to one architecture.
+ */
+export function nameResolver(program: Program, preferArch = 'x86'): (file: number, name: string) => FunctionId[] {
+  const sym = symbolsOf(program.files);
+  return (file, name) => {
+    const own = sym.local[file].get(name);
+    if (own) return own;
+    const defs = sym.global.get(name) ?? sym.headerStatic.get(name);
+    return defs ? narrowDefinitions(sym, defs, file, preferArch) : [];
+  };
+}
+
 export interface ProgramOptions {
   /** the architecture whose arch/<name>/ definitions generic code calls when it has no generic one; default x86 */
   arch: string;
@@ -227,6 +241,16 @@ export function buildProgram(files: ProgramFileInput[], alsoUnresolved?: Readonl
   }
   const { sccStart, sccNodes, sccOf } = stronglyConnected(n, outStart, outCallee);
   return { files, functions, outStart, outCallee, outSite, inStart, inCaller, inSite, unresolved, sccStart, sccNodes, sccOf, siteBase };
+}
+
+/**
+ * The whole-program pass as every caller runs it: unresolved call sites pruned, the call graph built, calling
+ * contexts computed. Returns the pruned inputs too (callers keep those facts instead of the full ones).
+ */
+export function programWithContexts(inputs: readonly ProgramFileInput[], options: Partial<ContextOptions> = {}): { files: ProgramFileInput[]; program: Program; ctxs: Contexts } {
+  const pruned = pruneUnresolvedCalls(inputs);
+  const program = buildProgram(pruned.files, pruned.unresolved);
+  return { files: pruned.files, program, ctxs: contexts(program, options) };
 }
 
 /**

@@ -3,6 +3,7 @@
 // a statically defined lock `&foo_lock` → `foo_lock` (lockdep prints the variable name for static keys).
 import type { Node } from 'web-tree-sitter';
 import type { VarDecl } from '../syntax/ast';
+import type { LockApiEntry, LockFlagEntry } from '../model/kb/types';
 
 /** The declared type of a name in scope (lazy: built on first use). */
 export interface TypeEnv {
@@ -122,4 +123,39 @@ function addressClass(text: string, types: TypeEnv): string {
   if (m) return types.has(m[1]) ? `&${m[1]}` : m[1];
   const p = resolvePath(inner, types);
   return p ? `&${p.base}${p.rest}` : text;
+}
+
+/** A class a lock-API call names; `anyOf`: one of several, unknown which (a release with a variable mode). */
+export interface CallLockClass {
+  cls: string;
+  read: boolean;
+  anyOf?: boolean;
+}
+
+/**
+ * The lock classes a call of a lock API names: one, or several for flag-selected APIs such as
+ * `xfs_ilock(ip, A|B)` (knowledge base: lockFlags). `xfs_iunlock(dp, lock_mode)` with a variable mode (which
+ * xfs_ilock_data_map_shared() returned) releases one of the API's classes, unknown which; an acquisition in an
+ * unknown mode names none.
+ */
+export function lockClassesOfCall(api: LockApiEntry, args: readonly Node[], lockFlags: (api: string) => readonly LockFlagEntry[], types: TypeEnv, contexts: LockContexts): CallLockClass[] {
+  const obj = api.lockArg === null ? undefined : args[api.lockArg];
+  if (api.flagsArg !== undefined) {
+    const flags = args[api.flagsArg]?.text ?? '';
+    const out: CallLockClass[] = [];
+    for (const lf of lockFlags(api.name)) {
+      if (new RegExp(`\\b${lf.flag}\\b`).test(flags)) out.push({ cls: lockClassName(lf.classTemplate, obj, types, contexts), read: lf.read });
+    }
+    if (out.length) return out;
+    if (!/\b[A-Z][A-Z0-9_]+\b/.test(flags)) {
+      if (api.op !== 'release') return [];
+      const all = new Map<string, CallLockClass>();
+      for (const lf of lockFlags(api.name)) {
+        const cls = lockClassName(lf.classTemplate, obj, types, contexts);
+        if (!all.has(cls)) all.set(cls, { cls, read: lf.read, anyOf: true });
+      }
+      return [...all.values()];
+    }
+  }
+  return [{ cls: lockClassName(api.classTemplate, obj, types, contexts), read: !!api.read }];
 }

@@ -3,24 +3,16 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { parseArgs } from 'node:util';
-import * as os from 'node:os';
-import {
-  buildProgram, compactFacts, contexts, crossSleepInAtomic, edgeCount, lineStartsOf, positionAt, pruneUnresolvedCalls, sccCount, siteContexts, type ProgramFileInput,
-} from '../analysis/interproc';
+import { crossSleepInAtomic, edgeCount, sccCount, siteContexts } from '../analysis/interproc';
 import { findDeadlocks } from '../analysis/deadlock';
-import { createKbProvider } from '../analysis/kbView';
-import { analyseFiles } from '../index/analyseFiles';
-import { defaultCacheDir, FactsCache } from '../index/cache';
-import { resolveKernelVersion } from '../io/kernelTree';
-import { collectSourceFiles } from '../io/sourceTree';
-import { deadlockFindingsOf, findingsOf, programFindingsOf, renderFindingsText, renderSarif, renderSitesText, sitesOf, type AnalysedFile, type JsonFinding, type JsonSite } from './output';
+import { deadlockFindingsOf, findingsOf, programFindingsOf, renderFindingsText, renderSarif, renderSitesText, sitesOf, type JsonFinding, type JsonSite } from './output';
 import { runSimulate } from './simulate';
 import { isFindingSimulation, runSimulateFinding } from './simulateFinding';
 import { FixSession, takeFixOption } from './fix';
+import { deadlockSettings, indexTree, positionsIn, programOf, treeOptions } from './tree';
 
 const VERSION = '0.1.0';
 const HELP_BASE = 'https://github.com/reclaim-lens/reclaim-lens/blob/main/docs/checks/';
-const MAX_FILE_MB = 10;
 
 const USAGE = `usage: reclaim-lens <command> [options] PATH...
 
@@ -127,79 +119,33 @@ async function analyseCommand(verb: 'check' | 'hints' | 'explain', args: string[
     target = { file: m[1], line: Number(m[2]) };
     if (positionals.length === 0) positionals.push(values.root ?? '.');
   }
-  const jobs = values.jobs === undefined ? os.availableParallelism() : Number(values.jobs);
-  if (!Number.isInteger(jobs) || jobs < 1 || jobs > 256) throw new UsageError(`--jobs must be a whole number from 1 to 256`);
-  if (values['no-cache'] && values.cache !== undefined) throw new UsageError('--cache and --no-cache exclude each other');
   const formats = verb === 'check' ? ['text', 'json', 'sarif'] : ['text', 'json'];
   const reports = verb !== 'hints';
   if (!formats.includes(values.format!)) throw new UsageError(`--format must be one of ${formats.join(', ')} for ${verb}`);
+  const opts = treeOptions(values, io);
+  if ('usage' in opts) throw new UsageError(opts.usage);
+  if ('exit' in opts) return opts.exit;
   if (positionals.length === 0) throw new UsageError(`${verb} needs at least one PATH`);
-  const root = path.resolve(io.cwd, values.root ?? '.');
-  if (values.root !== undefined && !isDir(root)) {
-    io.stderr(`reclaim-lens: --root ${values.root}: not a directory\n`);
-    return 2;
-  }
-  const resolved = resolveKernelVersion(values['kernel-version']!, root);
-  if ('error' in resolved) {
-    io.stderr(`reclaim-lens: ${resolved.error}\n`);
-    return 2;
-  }
-  let ioError = false;
-  const files: string[] = [];
-  for (const p of positionals) {
-    const abs = path.resolve(io.cwd, p);
-    const err = await collectSourceFiles(abs, files, new Set());
-    if (err) {
-      io.stderr(`reclaim-lens: ${p}: ${err}\n`);
-      ioError = true;
-    }
-  }
-  const kb = createKbProvider();
-  const cache = values['no-cache'] ? undefined : new FactsCache(path.resolve(io.cwd, values.cache ?? defaultCacheDir()));
   const findings: JsonFinding[] = [];
-  const rel = (abs: string) => path.relative(root, abs).split(path.sep).join('/');
   const progress = io.progress;
   const t0 = Date.now();
-  const view = kb.view(resolved.version);
-  // Every file's facts are kept for the whole-program pass (call graph, calling contexts); the texts are not, only
-  // their line starts, so memory stays bounded on the whole tree.
-  const kept: AnalysedFile[] = [];
-  const names = new Map<string, string>();
-  await analyseFiles(files, {
-    jobs, cache, kernelVersion: resolved.version, disabledChecks: [], maxBytes: MAX_FILE_MB * 1024 * 1024,
-    onFile(r) {
-      const f: AnalysedFile = { rel: rel(r.abs), text: '', lineStarts: lineStartsOf(r.text), facts: r.facts, kb: view };
-      if (reports) findings.push(...findingsOf([f]));
-      fixing?.collect(r.abs, rel(r.abs), r.text, r.facts);
-      kept.push({ ...f, facts: compactFacts(r.facts, names) });
-    },
-    onProblem(abs, message, isError) {
-      io.stderr(`reclaim-lens: ${rel(abs)}: ${message}\n`);
-      if (isError) ioError = true;
-    },
-    onProgress: progress ? (done, total) => progress(`indexing ${done}/${total} files`) : undefined,
+  const tree = await indexTree(positionals, opts, io, (r, f) => {
+    if (reports) findings.push(...findingsOf([f]));
+    fixing?.collect(r.abs, f.rel, r.text, r.facts);
   });
-  if (progress) progress('');
+  const { kb, view, kept, rel } = tree;
+  let ioError = tree.ioError;
   const t1 = Date.now();
   if (values.stats) {
-    io.stderr(`reclaim-lens: ${files.length} files in ${((t1 - t0) / 1000).toFixed(1)} s with ${jobs} worker${jobs === 1 ? '' : 's'}`
-      + (cache ? `; cache ${cache.dir}: ${cache.hits} hits, ${cache.misses} misses, ${cache.corrupted} corrupted entries rebuilt` : '; no cache') + '\n');
+    io.stderr(`reclaim-lens: ${tree.fileCount} files in ${((t1 - t0) / 1000).toFixed(1)} s with ${opts.jobs} worker${opts.jobs === 1 ? '' : 's'}`
+      + (opts.cache ? `; cache ${opts.cache.dir}: ${opts.cache.hits} hits, ${opts.cache.misses} misses, ${opts.cache.corrupted} corrupted entries rebuilt` : '; no cache') + '\n');
   }
   // The whole-program pass: symbols, call graph, calling contexts; sites get their masks per calling context and
   // check gets the cross-function findings.
   if (progress) progress('call graph and calling contexts');
-  // Call sites nothing resolves are most of a tree's facts: dropped before the program is built.
-  const pruned = pruneUnresolvedCalls(kept.map((f): ProgramFileInput => ({ path: f.rel, facts: f.facts, lineStarts: f.lineStarts })));
-  pruned.files.forEach((p, i) => {
-    kept[i].facts = p.facts;
-  });
-  const program = buildProgram(pruned.files, pruned.unresolved);
-  const ctxs = contexts(program);
+  const { program, ctxs } = programOf(tree);
   const fileIndex = new Map(kept.map((f, i) => [f.rel, i]));
-  const posIn = (file: string, offset: number) => {
-    const starts = kept[fileIndex.get(file) ?? -1]?.lineStarts;
-    return starts ? positionAt(starts, offset) : { line: 0, column: 0 };
-  };
+  const posIn = positionsIn(tree);
   let sites: JsonSite[] = [];
   if (verb === 'hints') {
     const perSite = siteContexts(program, ctxs, view.gfp);
@@ -213,9 +159,7 @@ async function analyseCommand(verb: 'check' | 'hints' | 'explain', args: string[
   } else {
     // Reclaim and fault deadlocks (#4), and with --callees sleep-in-atomic through callees (#3).
     if (progress) progress('reclaim and fault deadlocks');
-    const dl = findDeadlocks(program, ctxs, view, {
-      classLevel: !values['no-class-level'], crossWaits: values['loopback-nfs'] ? ['reclaimLens.model.loopbackNfs'] : [],
-    });
+    const dl = findDeadlocks(program, ctxs, view, deadlockSettings(values));
     const cross = deadlockFindingsOf(dl.findings, posIn);
     if (values.callees) cross.push(...programFindingsOf(crossSleepInAtomic(program, ctxs, view.gfp), posIn));
     if (values.stats) io.stderr(`reclaim-lens: deadlocks: ${dl.takes.roots.length} reclaim/fault callbacks bound, ${dl.findings.length} findings\n`);
@@ -233,7 +177,7 @@ async function analyseCommand(verb: 'check' | 'hints' | 'explain', args: string[
   }
   for (const p of kb.problems) io.stderr(`reclaim-lens: knowledge base: ${p}\n`);
   if (verb === 'hints') {
-    io.stdout(values.format === 'json' ? JSON.stringify({ kernelVersion: resolved.version, sites }, null, 2) + '\n' : renderSitesText(sites));
+    io.stdout(values.format === 'json' ? JSON.stringify({ kernelVersion: opts.kernelVersion, sites }, null, 2) + '\n' : renderSitesText(sites));
     return ioError ? 2 : 0;
   }
   // --min-severity filters every finding (a reported class-level cycle is information).
@@ -243,7 +187,7 @@ async function analyseCommand(verb: 'check' | 'hints' | 'explain', args: string[
   if (target) {
     const want = rel(path.resolve(io.cwd, target.file));
     const at = findings.filter((f) => f.file === want && f.line === target!.line);
-    if (values.format === 'json') io.stdout(JSON.stringify({ kernelVersion: resolved.version, findings: at }, null, 2) + '\n');
+    if (values.format === 'json') io.stdout(JSON.stringify({ kernelVersion: opts.kernelVersion, findings: at }, null, 2) + '\n');
     else if (!at.length) io.stdout(`${want}:${target.line}: no finding\n`);
     else io.stdout(at.map((f) => f.report ?? renderFindingsText([f])).join('\n'));
     if (ioError) return 2;
@@ -251,24 +195,17 @@ async function analyseCommand(verb: 'check' | 'hints' | 'explain', args: string[
   }
   if (fixing) {
     return fixing.finish({
-      stdout: io.stdout, stderr: io.stderr, findings, format: values.format!, kernelVersion: resolved.version, kbFor: kb.view,
+      stdout: io.stdout, stderr: io.stderr, findings, format: values.format!, kernelVersion: opts.kernelVersion, kbFor: kb.view,
       program, contexts: ctxs, ioError, version: VERSION, helpBase: HELP_BASE,
     });
   }
-  if (values.format === 'json') io.stdout(JSON.stringify({ kernelVersion: resolved.version, findings }, null, 2) + '\n');
+  if (values.format === 'json') io.stdout(JSON.stringify({ kernelVersion: opts.kernelVersion, findings }, null, 2) + '\n');
   else if (values.format === 'sarif') io.stdout(renderSarif(findings, VERSION, HELP_BASE));
   else io.stdout(renderFindingsText(findings));
   if (ioError) return 2;
   return findings.length ? 1 : 0;
 }
 
-function isDir(p: string): boolean {
-  try {
-    return fs.statSync(p).isDirectory();
-  } catch {
-    return false;
-  }
-}
 
 /** The process's streams; a progress line only when stderr is a terminal. */
 export function processIo(): Io {

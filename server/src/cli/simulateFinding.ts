@@ -3,20 +3,10 @@
 // `id` of `check --format json`), generates its model (ide/findingModel.ts) and explores it like a model file.
 // --emit-model prints the model instead; --fixed takes its fixed variant (the one edit the model's header names).
 // Exit status: 0 no deadlock reachable (or the model printed), 1 a deadlock is reachable, 2 errors.
-import * as fs from 'node:fs';
-import * as os from 'node:os';
-import * as path from 'node:path';
 import { parseArgs } from 'node:util';
-import { findDeadlocks } from '../analysis/deadlock';
-import { buildProgram, compactFacts, contexts, lineStartsOf, positionAt, pruneUnresolvedCalls, type ProgramFileInput } from '../analysis/interproc';
-import type { FileFacts } from '../analysis/facts';
-import { createKbProvider } from '../analysis/kbView';
 import { findingId, findingModel, SIMULABLE_CODES } from '../ide/findingModel';
-import { analyseFiles } from '../index/analyseFiles';
-import { defaultCacheDir, FactsCache } from '../index/cache';
-import { resolveKernelVersion } from '../io/kernelTree';
-import { collectSourceFiles } from '../io/sourceTree';
 import { FORMATS, runModelText, type Format } from './simulate';
+import { deadlockSettings, findDeadlocks, indexTree, positionsIn, programOf, treeOptions, type TreeValues } from './tree';
 
 export interface SimulateFindingIo {
   stdout(s: string): void;
@@ -24,8 +14,6 @@ export interface SimulateFindingIo {
   cwd: string;
   progress?(line: string): void;
 }
-
-const MAX_FILE_MB = 10;
 
 const USAGE = `usage: reclaim-lens simulate --finding ID [--root DIR] [PATH...] [--format text|json|svg|promela]
        [--emit-model] [--fixed] [--no-reduce] [--max-states N]
@@ -85,60 +73,21 @@ export async function runSimulateFinding(argv: string[], io: SimulateFindingIo):
     maxStates = Number(values['max-states']);
     if (!Number.isInteger(maxStates) || maxStates <= 0) return usage(`--max-states needs a positive integer, got '${values['max-states']}'`);
   }
-  const jobs = values.jobs === undefined ? os.availableParallelism() : Number(values.jobs);
-  if (!Number.isInteger(jobs) || jobs < 1 || jobs > 256) return usage('--jobs must be a whole number from 1 to 256');
-  if (values['no-cache'] && values.cache !== undefined) return usage('--cache and --no-cache exclude each other');
   const code = id.split(':')[0];
   if (!SIMULABLE_CODES.includes(code)) {
     io.stderr(`reclaim-lens: ${id}: not a deadlock finding; simulate --finding takes the id of a ${SIMULABLE_CODES.join(', ')} finding (see reclaim-lens check --format json)\n`);
     return 2;
   }
-  const root = path.resolve(io.cwd, typeof values.root === 'string' ? values.root : '.');
-  if (values.root !== undefined && !isDir(root)) {
-    io.stderr(`reclaim-lens: --root ${values.root}: not a directory\n`);
-    return 2;
-  }
-  const resolved = resolveKernelVersion(String(values['kernel-version']), root);
-  if ('error' in resolved) {
-    io.stderr(`reclaim-lens: ${resolved.error}\n`);
-    return 2;
-  }
+  const opts = treeOptions(values as TreeValues, io);
+  if ('usage' in opts) return usage(opts.usage);
+  if ('exit' in opts) return opts.exit;
   if (!positionals.length) positionals.push(typeof values.root === 'string' ? values.root : '.');
 
   // The analysis of check: the same files, facts and whole-program pass.
-  const files: string[] = [];
-  for (const p of positionals) {
-    const err = await collectSourceFiles(path.resolve(io.cwd, p), files, new Set());
-    if (err) {
-      io.stderr(`reclaim-lens: ${p}: ${err}\n`);
-      return 2;
-    }
-  }
-  const kb = createKbProvider();
-  const view = kb.view(resolved.version);
-  const cache = values['no-cache'] ? undefined : new FactsCache(path.resolve(io.cwd, typeof values.cache === 'string' ? values.cache : defaultCacheDir()));
-  const rel = (abs: string) => path.relative(root, abs).split(path.sep).join('/');
-  const kept: { rel: string; lineStarts: Uint32Array | number[]; facts: FileFacts }[] = [];
-  const names = new Map<string, string>();
-  let ioError = false;
-  await analyseFiles(files, {
-    jobs, cache, kernelVersion: resolved.version, disabledChecks: [], maxBytes: MAX_FILE_MB * 1024 * 1024,
-    onFile(r) {
-      kept.push({ rel: rel(r.abs), lineStarts: lineStartsOf(r.text), facts: compactFacts(r.facts, names) });
-    },
-    onProblem(abs, message, isError) {
-      io.stderr(`reclaim-lens: ${rel(abs)}: ${message}\n`);
-      if (isError) ioError = true;
-    },
-    onProgress: io.progress ? (done, total) => io.progress!(`indexing ${done}/${total} files`) : undefined,
-  });
-  io.progress?.('');
-  const pruned = pruneUnresolvedCalls(kept.map((f): ProgramFileInput => ({ path: f.rel, facts: f.facts, lineStarts: f.lineStarts })));
-  const program = buildProgram(pruned.files, pruned.unresolved);
-  const ctxs = contexts(program);
-  const dl = findDeadlocks(program, ctxs, view, {
-    classLevel: !values['no-class-level'], crossWaits: values['loopback-nfs'] ? ['reclaimLens.model.loopbackNfs'] : [],
-  });
+  const tree = await indexTree(positionals, opts, io);
+  const { view, ioError } = tree;
+  const { program, ctxs } = programOf(tree);
+  const dl = findDeadlocks(program, ctxs, view, deadlockSettings(values as { 'no-class-level'?: boolean; 'loopback-nfs'?: boolean }));
   const finding = dl.findings.find((f) => findingId(f) === id);
   if (!finding) {
     const ids = dl.findings.filter((f) => SIMULABLE_CODES.includes(f.code)).map(findingId);
@@ -146,11 +95,8 @@ export async function runSimulateFinding(argv: string[], io: SimulateFindingIo):
     io.stderr(`reclaim-lens: no finding ${id} in ${positionals.join(', ')} (paths relative to ${values.root ?? 'the current folder'})${known}\n`);
     return 2;
   }
-  const starts = new Map(kept.map((f) => [f.rel, f.lineStarts]));
-  const line = (file: string, offset: number) => {
-    const s = starts.get(file);
-    return s ? positionAt(s, offset).line : 0;
-  };
+  const pos = positionsIn(tree);
+  const line = (file: string, offset: number) => pos(file, offset).line;
   const m = findingModel(finding, { line, kb: view });
   if (!m.ok) {
     io.stderr(`reclaim-lens: ${id}: ${m.message}\n`);
@@ -170,10 +116,3 @@ export async function runSimulateFinding(argv: string[], io: SimulateFindingIo):
   return ioError ? 2 : status;
 }
 
-function isDir(p: string): boolean {
-  try {
-    return fs.statSync(p).isDirectory();
-  } catch {
-    return false;
-  }
-}

@@ -141,9 +141,9 @@ class Builder {
   }
 }
 
-/** A lock's resource kind in the model: queues and transactions by class and API, the rest by the lock API's kind. */
-function flavorOf(kind: LockKind | undefined, cls: string, api: string | undefined, kb: FindingModelKb | undefined): ResourceFlavor {
-  if (/q_usage_counter/.test(cls)) return 'queue';
+/** A lock's resource kind in the model: transactions by API, the rest by the lock API's kind (knowledge base). */
+function flavorOf(kind: LockKind | undefined, api: string | undefined, kb: FindingModelKb | undefined): ResourceFlavor {
+  if (kind === 'queue-freeze') return 'queue';
   if (api && kb?.transaction(api)) return 'transaction';
   switch (kind) {
     case 'rwsem': case 'percpu_rwsem': return 'rwsem';
@@ -248,7 +248,7 @@ function build(f: DeadlockFinding, p: DeadlockParts, env: FindingModelEnv, fixed
     ...wrap(f.message).map((l) => `//   ${l}`),
   ];
   if (f.classLevel) header.push('// Class-level: the model treats the lock class as one lock, as lockdep does (docs/rlsim.md, Limitations).');
-  const flavorL = flavorOf(p.held.lock.kind, L, p.held.lock.api, kb);
+  const flavorL = flavorOf(p.held.lock.kind, p.held.lock.api, kb);
   const chainNote = p.held.chain.length
     ? ` (${p.held.chain.map((l) => `${l.function}() calls ${l.callee}() at ${at(loc(l.file, l.span))}`).join('; ')})`
     : '';
@@ -301,7 +301,7 @@ function build(f: DeadlockFinding, p: DeadlockParts, env: FindingModelEnv, fixed
   const three = !!p.dep && t.cls !== L;
   const M = three ? t.cls : L;
   const lastStep = t.steps[t.steps.length - 1];
-  const flavorM = three ? flavorOf(lastStep?.api ? kb?.lock(lastStep.api)?.kind : undefined, M, lastStep?.api, kb) : flavorL;
+  const flavorM = three ? flavorOf(lastStep?.api ? kb?.lock(lastStep.api)?.kind : undefined, lastStep?.api, kb) : flavorL;
   const declL = b.resource(flavorL, L, `${flavorL === 'transaction' ? 'opened' : 'taken'} by ${p.held.lock.api}() in ${p.held.function}() at ${at(heldLoc)}`);
   const declM = three ? b.resource(flavorM, M, lastStep ? `taken by ${lastStep.api}() in ${lastStep.function}() at ${at(loc(lastStep.file, lastStep.span))}` : undefined) : declL;
   const acquire = (flavor: ResourceFlavor, res: string, read: boolean, o: StepOpts, inReclaim = false) => {

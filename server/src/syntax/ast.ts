@@ -469,3 +469,24 @@ function containsBoundary(error: Node): boolean {
 function normalise(s: string): string {
   return s.replace(/\s+/g, ' ').trim();
 }
+
+/** The name of a called function, `f(…)` or `(f)(…)`; undefined for calls through pointers and fields. */
+export function calleeName(call: Node): string | undefined {
+  const f = call.childForFieldName('function');
+  if (!f) return undefined;
+  if (f.type === 'identifier') return f.text;
+  if (f.type === 'parenthesized_expression' && f.namedChild(0)?.type === 'identifier') return f.namedChild(0)!.text;
+  return undefined;
+}
+
+/** The arguments of a call, comments left out. */
+export function callArgs(call: Node): Node[] {
+  const a = call.childForFieldName('arguments');
+  if (!a) return [];
+  const out: Node[] = [];
+  for (let i = 0; i < a.namedChildCount; i++) {
+    const c = a.namedChild(i);
+    if (c && c.type !== 'comment') out.push(c);
+  }
+  return out;
+}

@@ -13,7 +13,7 @@ import type { GfpModel } from '../../model/gfp';
 import type { LockKind } from '../../model/kb/types';
 
 /** Lock kinds a task can sleep under while holding: the locks reclaim may wait for (spinlocks make it atomic). */
-const SLEEPING_LOCKS: ReadonlySet<LockKind> = new Set(['mutex', 'rwsem', 'percpu_rwsem', 'semaphore', 'bitlock', 'other']);
+const SLEEPING_LOCKS: ReadonlySet<LockKind> = new Set(['mutex', 'rwsem', 'percpu_rwsem', 'semaphore', 'bitlock', 'queue-freeze', 'other']);
 
 /** `GFP_NOFS` / `GFP_NOIO` written at the call: one known literal on every path, blocking, with the bit clear. */
 export function restrictedLiteral(site: Pick<AllocSite, 'gfpArg' | 'paths'>, m: GfpModel): 'nofs' | 'noio' | undefined {

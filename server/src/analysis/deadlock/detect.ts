@@ -6,7 +6,7 @@
 // cycle) or takes M while someone else acquires L holding M (a three-lock chain). Fence-signalling sections and
 // frozen queues are rules rather than cycles: reclaim waits on fences and on I/O to the frozen queue.
 import type { GfpModel } from '../../model/gfp';
-import type { HeldLock, PathFacts, ScopeFrame, Span } from '../facts';
+import type { HeldLock, PathFacts, Span } from '../facts';
 import { applyScopeVal, hasBit, renderVal, type GfpVal } from '../gfpValue';
 import { flagsOf, programLine, substitute, type CallingContext, type ChainLink, type Contexts, type Program, type ProgramFinding, type ProgramFunction } from '../interproc';
 import { lockdepReport, type ReportInput } from './report';
@@ -142,7 +142,7 @@ export function detectDeadlocks(program: Program, ctxs: Contexts, takes: Takes, 
                 consider({ code: 'reclaim-in-fence', span: site.call, held: h, what, mask, severity: 'error', len: 1, context: c });
                 continue;
               }
-              if (/q_usage_counter/.test(h.lock.cls) && hasBit(v, IO) === 'yes') {
+              if (h.lock.kind === 'queue-freeze' && hasBit(v, IO) === 'yes') {
                 consider({ code: 'reclaim-frozen-queue', span: site.call, held: h, what, mask, severity: 'warning', len: 1, context: c });
                 continue;
               }
@@ -156,7 +156,7 @@ export function detectDeadlocks(program: Program, ctxs: Contexts, takes: Takes, 
             for (const [ctxName, pseudoLock] of pseudo) {
               const admitted = (t: Take) => t.requireNames.every((n) => hasBit(v, bit(n)) === 'yes');
               for (const h of holders) {
-                if (h.lock.kind === 'fence' || /q_usage_counter/.test(h.lock.cls)) continue;
+                if (h.lock.kind === 'fence' || h.lock.kind === 'queue-freeze') continue;
                 if (dkb.documentedOrder(h.lock.cls, pseudoLock)) continue;
                 const cand = cycleFor(h, ctxName, pseudoLock, admitted, takes, deps, perFs);
                 if (!cand) continue;
@@ -274,19 +274,16 @@ function holdersOf(c: CallingContext, p: PathFacts, file: string, fn: string, re
     seen.add(h.cls);
     out.push({ lock: h, file, function: fn, chain: [] });
   }
-  const resources = (scopes: readonly ScopeFrame[], sf: (s: ScopeFrame) => { file: string; function: string }) => {
-    for (const s of scopes) {
-      if (!s.resource || seen.has(s.resource)) continue;
-      seen.add(s.resource);
-      const where = sf(s);
-      out.push({
-        lock: { cls: s.resource, kind: 'other', read: true, atomic: false, irqsOff: false, api: s.api, site: s.site },
-        file: where.file, function: where.function, chain: where.function === fn ? [] : chainFrom(c.chain, where.function), resource: true,
-      });
-    }
-  };
-  resources(c.scopes, (s) => ({ file: (s as { file?: string }).file ?? file, function: (s as { function?: string }).function ?? fn }));
-  resources(p.scopes, () => ({ file, function: fn }));
+  // Callers' scopes carry the file and function that opened them; this function's own are here.
+  const here = p.scopes.map((s) => ({ ...s, file, function: fn }));
+  for (const s of [...c.scopes, ...here]) {
+    if (!s.resource || seen.has(s.resource)) continue;
+    seen.add(s.resource);
+    out.push({
+      lock: { cls: s.resource, kind: 'other', read: true, atomic: false, irqsOff: false, api: s.api, site: s.site },
+      file: s.file, function: s.function, chain: s.function === fn ? [] : chainFrom(c.chain, s.function), resource: true,
+    });
+  }
   return out;
 }
 

@@ -6,7 +6,7 @@
 import type { CrossWaitEntry, ReclaimEntry } from '../../model/kb/types';
 import type { GfpModel } from '../../model/gfp';
 import type { FunctionFacts, Gate, LockAcquire, Span } from '../facts';
-import type { FunctionId, Program } from '../interproc';
+import { nameResolver, type FunctionId, type Program } from '../interproc';
 
 export type ReclaimContext = 'reclaim' | 'kswapd' | 'mmu-notifier' | 'fault';
 
@@ -81,7 +81,7 @@ export interface TakesKb {
 export function reclaimTakes(program: Program, kb: TakesKb, options: TakesOptions): Takes {
   const model = kb.gfp;
   const bitsOf = (names: readonly string[]) => names.reduce((a, n) => a | (model.lookup(n) ?? 0), 0);
-  const byName = nameIndex(program);
+  const byName = nameResolver(program);
   const memo = new Map<FunctionId, Partial[]>();
   const busy = new Set<FunctionId>();
   const fileOf = (f: FunctionId) => program.files[program.functions[f].file].path;
@@ -222,16 +222,4 @@ function union(a: readonly string[], b: readonly string[]): string[] {
 /** The filesystem a file belongs to (`fs/ext4/inode.c` → `ext4`); '*' for generic code (fs/*.c, mm/, include/). */
 export function fsOf(path: string): string {
   return /^fs\/([^/]+)\//.exec(path)?.[1] ?? '*';
-}
-
-/** Resolves a function name as seen from a file: the file's own definition, else the non-static ones. */
-export function nameIndex(program: Program): (file: number, name: string) => FunctionId[] {
-  const local = new Map<string, FunctionId[]>();
-  const global = new Map<string, FunctionId[]>();
-  for (const fn of program.functions) {
-    const k = `${fn.file}\u0000${fn.facts.name}`;
-    (local.get(k) ?? local.set(k, []).get(k)!).push(fn.id);
-    if (!fn.facts.isStatic) (global.get(fn.facts.name) ?? global.set(fn.facts.name, []).get(fn.facts.name)!).push(fn.id);
-  }
-  return (file, name) => local.get(`${file}\u0000${name}`) ?? global.get(name) ?? [];
 }

@@ -6,7 +6,8 @@
 // fix is not offered. Restores without a save, wrong cookies and out-of-order restores need a human: no fix.
 import type { Node } from 'web-tree-sitter';
 import { insertBeforeClosingBrace, insertBeforeStatement, type TextEdit } from './edits';
-import { argsOf, callsIn, calleeOf, CLOSED, OPEN, walkFlow, type Effect } from './flow';
+import { callArgs, calleeName } from '../../syntax/ast';
+import { callsIn, CLOSED, OPEN, walkFlow, type Effect } from './flow';
 import { refuse, restoreFor } from './common';
 import type { FixBuilder } from './types';
 import { lineOf } from '../../analysis/lines';
@@ -27,9 +28,9 @@ export const closeScope: FixBuilder = (input, finding) => {
     for (const c of callsIn(n)) {
       if (c.startIndex === frame.site.start) e = 'open';
       else {
-        const name = calleeOf(c);
+        const name = calleeName(c);
         const api = name ? kb.scope(name) : undefined;
-        if (api?.op === 'restore' && argsOf(c)[api.cookieArg ?? 0]?.text.replace(/\s+/g, '') === cookie) e = 'close';
+        if (api?.op === 'restore' && callArgs(c)[api.cookieArg ?? 0]?.text.replace(/\s+/g, '') === cookie) e = 'close';
       }
     }
     return e;

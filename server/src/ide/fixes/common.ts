@@ -2,10 +2,10 @@
 import type { Node } from 'web-tree-sitter';
 import type { Finding } from '../../analysis/facts';
 import type { KbView } from '../../analysis/kbView';
-import { lockClassName, type TypeEnv } from '../../analysis/lockClass';
+import { lockClassesOfCall, type TypeEnv } from '../../analysis/lockClass';
 import { collectDeclarations, type FunctionInfo, type VarDecl } from '../../syntax/ast';
 import type { TextEdit } from './edits';
-import { argsOf, calleeOf } from './flow';
+import { callArgs, calleeName } from '../../syntax/ast';
 import type { FixKind, Refusal } from './types';
 
 export function refuse(target: Finding, reason: string, kind?: FixKind): Refusal {
@@ -77,23 +77,13 @@ export function typeEnvOf(info: FunctionInfo): TypeEnv & { names: Set<string> } 
   return { has: (n) => decls.has(n), get: (n) => decls.get(n), names: new Set(decls.keys()) };
 }
 
-/** The lock classes a lock-API call names, as the analysis computes them (lockdep style). */
-export function lockClassesOfCall(call: Node, kb: KbView, types: TypeEnv): { op: string; classes: string[] } | undefined {
-  const name = calleeOf(call);
+/** The lock classes a lock-API call names, as the analysis computes them (analysis/lockClass.ts). */
+export function lockClassesOfApiCall(call: Node, kb: KbView, types: TypeEnv): { op: string; classes: string[] } | undefined {
+  const name = calleeName(call);
   const api = name ? kb.lock(name) : undefined;
   if (!api) return undefined;
-  const args = argsOf(call);
-  const contexts = (n: string) => kb.lockContext(n)?.cls;
-  if (api.flagsArg !== undefined) {
-    const flags = args[api.flagsArg]?.text ?? '';
-    const out: string[] = [];
-    for (const lf of kb.lockFlags(api.name)) {
-      if (new RegExp(`\\b${lf.flag}\\b`).test(flags)) out.push(lockClassName(lf.classTemplate, api.lockArg === null ? undefined : args[api.lockArg], types, contexts));
-    }
-    if (out.length) return { op: api.op, classes: out };
-  }
-  const arg = api.lockArg === null ? undefined : args[api.lockArg];
-  return { op: api.op, classes: [lockClassName(api.classTemplate, arg, types, contexts)] };
+  const classes = lockClassesOfCall(api, callArgs(call), (n) => kb.lockFlags(n), types, (n) => kb.lockContext(n)?.cls);
+  return { op: api.op, classes: classes.map((c) => c.cls) };
 }
 
 /** The restore API of a save API's family (memalloc_nofs_save → memalloc_nofs_restore), from the knowledge base. */

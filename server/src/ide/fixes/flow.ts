@@ -195,18 +195,6 @@ export function callsIn(n: Node): Node[] {
   return out.sort((a, b) => a.startIndex - b.startIndex);
 }
 
-export function calleeOf(call: Node): string | undefined {
-  const f = call.childForFieldName('function');
-  if (!f) return undefined;
-  if (f.type === 'identifier') return f.text;
-  if (f.type === 'parenthesized_expression' && f.namedChild(0)?.type === 'identifier') return f.namedChild(0)!.text;
-  return undefined;
-}
-
-export function argsOf(call: Node): Node[] {
-  const a = call.childForFieldName('arguments');
-  return a ? a.namedChildren.filter((c): c is Node => !!c && c.type !== 'comment') : [];
-}
 
 /** The statement that holds `n` and is a direct child of a block (compound, case, label), or a lone if/loop body. */
 export function statementOf(n: Node): Node | undefined {

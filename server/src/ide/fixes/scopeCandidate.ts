@@ -11,9 +11,10 @@ import type { Node } from 'web-tree-sitter';
 import { anchorOf, describeAnchor, restrictedLiteral } from '../../analysis/checks/nofsScopeCandidate';
 import type { AllocSite } from '../../analysis/facts';
 import type { PfFlag } from '../../model/kb/types';
-import { callAt, freshName, lockClassesOfCall, refuse, rewriteOr, typeEnvOf } from './common';
+import { callAt, freshName, lockClassesOfApiCall, refuse, rewriteOr, typeEnvOf } from './common';
 import { insertAfterStatement, insertBeforeStatement, startsLine, indentAt, type TextEdit } from './edits';
-import { argsOf, callsIn, calleeOf, statementOf } from './flow';
+import { callArgs, calleeName } from '../../syntax/ast';
+import { callsIn, statementOf } from './flow';
 import type { FixBuilder, Intent } from './types';
 
 export const scopeCandidate: FixBuilder = (input, finding) => {
@@ -37,10 +38,10 @@ export const scopeCandidate: FixBuilder = (input, finding) => {
   // Every statement that releases the lock (or closes the transaction).
   const isRelease = (call: Node): boolean => {
     if (anchor.kind === 'lock') {
-      const c = lockClassesOfCall(call, kb, types);
+      const c = lockClassesOfApiCall(call, kb, types);
       return !!c && c.op === 'release' && c.classes.includes(anchor.lock.cls);
     }
-    const name = calleeOf(call);
+    const name = calleeName(call);
     const tx = name ? kb.transaction(name) : undefined;
     return !!tx && tx.op === 'close' && `trans:${tx.subsystem}` === anchor.frame.family;
   };
@@ -61,9 +62,9 @@ export const scopeCandidate: FixBuilder = (input, finding) => {
   const fnText = text.slice(input.info.node.startIndex, input.info.node.endIndex);
   const name = freshName(noio ? ['noio_flags', 'noio_flag', 'noio_cookie'] : ['nofs_flags', 'nofs_flag', 'nofs_cookie'], fnText, text, types.names);
   // The lock as written (`&fi->i_lock`), or its class when the API names it (`inode_lock(inode)`: &inode->i_rwsem).
-  const api = kb.lock(calleeOf(acqCall) ?? '');
+  const api = kb.lock(calleeName(acqCall) ?? '');
   const held = anchor.kind !== 'lock' ? undefined
-    : api?.classTemplate ? `${anchor.lock.cls} (${anchor.lock.api}())` : argsOf(acqCall)[api?.lockArg ?? 0]?.text.replace(/\s+/g, ' ') ?? anchor.lock.cls;
+    : api?.classTemplate ? `${anchor.lock.cls} (${anchor.lock.api}())` : callArgs(acqCall)[api?.lockArg ?? 0]?.text.replace(/\s+/g, ' ') ?? anchor.lock.cls;
   const comment = anchor.kind === 'lock'
     ? `/* ${held} is held: reclaim must not ${noio ? 'start I/O' : 'recurse into the filesystem'} */`
     : `/* a ${anchor.frame.family.slice('trans:'.length)} transaction is open: reclaim must not ${noio ? 'start I/O' : 'recurse into the filesystem'} */`;

@@ -133,7 +133,7 @@ export const lockApiEntrySchema = z
   .object({
     name: ident,
     op: z.enum(['acquire', 'release', 'trylock', 'assert-held', 'might-acquire']),
-    kind: z.enum(['spinlock', 'raw_spinlock', 'rwlock', 'mutex', 'rwsem', 'percpu_rwsem', 'semaphore', 'seqlock', 'rcu', 'srcu', 'preempt', 'irq', 'bh', 'preload', 'bitlock', 'pagefault', 'fence', 'lockdep_map', 'other']),
+    kind: z.enum(['spinlock', 'raw_spinlock', 'rwlock', 'mutex', 'rwsem', 'percpu_rwsem', 'semaphore', 'seqlock', 'rcu', 'srcu', 'preempt', 'irq', 'bh', 'preload', 'bitlock', 'pagefault', 'fence', 'queue-freeze', 'lockdep_map', 'other']),
     lockArg: argIndex.nullable(),
     classTemplate: z.string().min(1).optional(),
     read: z.boolean().optional(),

@@ -70,7 +70,7 @@ export interface ScopeApiEntry {
 
 export type LockKind =
   | 'spinlock' | 'raw_spinlock' | 'rwlock' | 'mutex' | 'rwsem' | 'percpu_rwsem' | 'semaphore' | 'seqlock'
-  | 'rcu' | 'srcu' | 'preempt' | 'irq' | 'bh' | 'preload' | 'bitlock' | 'pagefault' | 'fence' | 'lockdep_map' | 'other';
+  | 'rcu' | 'srcu' | 'preempt' | 'irq' | 'bh' | 'preload' | 'bitlock' | 'pagefault' | 'fence' | 'queue-freeze' | 'lockdep_map' | 'other';
 
 /**
  * A lock API. `lockArg` is the argument naming the lock object (null for context-only APIs such as rcu_read_lock).
