@@ -10,6 +10,7 @@ import { buildCfg, reversePostOrder, type Cfg, type CfgOp } from './cfg';
 import type { AllocSite, CallObservation, CallSite, HeldLock, LockAcquire, PathFacts, ScopeFrame, Span } from './facts';
 import { andVal, applyScopeVal, clearBits, evalGfp, known, setBits, symbol, type GfpEnv, type GfpVal } from './gfpValue';
 import type { KbView } from './kbView';
+import { tokenBits, tokensOf, TK } from './tokens';
 import { lockClassFromText, lockClassesOfCall, type CallLockClass, type LockContexts, type TypeEnv } from './lockClass';
 
 /**
@@ -17,27 +18,10 @@ import { lockClassFromText, lockClassesOfCall, type CallLockClass, type LockCont
  * and functions of this file with lock annotations. A function or statement whose text has none of them is skipped
  * without visiting its syntax tree (node access crosses into WASM and dominates the cost).
  */
-function isRelevantToken(kb: KbView, callees: CalleeEffects, extra: ReadonlySet<string>) {
-  return (t: string) => extra.has(t) || callees.has(t) || t === 'guard' || kbKnows(kb, t);
+function isRelevantToken(kb: KbView, callees: CalleeEffects) {
+  return (t: string) => callees.has(t) || (tokenBits(kb, t) & TK.kb) !== 0;
 }
 
-const kbMemo = new WeakMap<KbView, Map<string, boolean>>();
-function kbKnows(kb: KbView, t: string): boolean {
-  let memo = kbMemo.get(kb);
-  if (!memo) kbMemo.set(kb, (memo = new Map()));
-  let r = memo.get(t);
-  if (r === undefined) {
-    const base = t.endsWith('_noprof') ? t.slice(0, -7) : t;
-    r = !!(kb.allocator(t) || kb.lock(t) || kb.scope(t) || kb.transaction(t) || kb.sleeper(t) || kb.uaccess(t) || kb.allocator(base));
-    memo.set(t, r);
-  }
-  return r;
-}
-
-/** Control that can leave a statement abnormally, and labels that can be jumped into (case/default included). */
-const JUMP_WORDS = new Set(['return', 'goto', 'break', 'continue']);
-/** gfp flag names: a statement passing one to a function is walked, so the call site records the value. */
-const GFP_NAME = /^_*GFP_/;
 const LABELS = /^[ \t]*[A-Za-z_]\w*[ \t]*:(?!:)/gm;
 /** A condition without calls, assignments or increments: its value cannot change by being evaluated. */
 function sideEffectFree(text: string): boolean {
@@ -236,14 +220,24 @@ export function calleeEffectsOf(functions: readonly FunctionInfo[], file: Source
 export function analyseFunction(fn: FunctionInfo, file: SourceFile, kb: KbView, callees: CalleeEffects = new Map()): FunctionRun {
   const rewrites = file.rewrites;
   const bodyText = file.text.slice(fn.body.startIndex, fn.body.endIndex);
-  const kbRelevant = isRelevantToken(kb, callees, new Set());
+  const kbRelevant = isRelevantToken(kb, callees);
   const bodyRewrites = rewritesIn(rewrites, fn.body.startIndex, fn.body.endIndex);
   const hasGuard = bodyRewrites.some((r) => r.kind === 'scoped-guard');
   const gfpParams = gfpParamsOf(fn, file.text);
+  // The body's identifiers, from the file's token index (one scan per file, one classification per name).
+  const tokens = tokensOf(file);
+  const tokenClass = tokens.classes(kb);
+  const [tokLo, tokHi] = tokens.range(fn.body.startIndex, fn.body.endIndex);
+  const isCallee = (id: number) => callees.size > 0 && callees.has(tokens.names[id]);
   // A body that passes gfp values on (`bar(GFP_NOFS)`, `baz(gfp)`) is walked even when it names nothing the knowledge
   // base knows: its call sites must carry the gfp arguments for calling contexts (#3).
-  const passesGfp = (t: string) => GFP_NAME.test(t) || t === 'gfp_t' || gfpParams.some((p) => p.name === t);
-  if (!hasGuard && !anyToken(bodyText, kbRelevant) && !anyToken(bodyText, passesGfp)) {
+  const gfpParamNames = new Set(gfpParams.map((p) => p.name));
+  let relevantBody = hasGuard;
+  for (let i = tokLo; i < tokHi && !relevantBody; i++) {
+    const id = tokens.ids[i];
+    if (tokenClass[id] & (TK.kb | TK.gfpName | TK.gfpType) || isCallee(id) || gfpParamNames.has(tokens.names[id])) relevantBody = true;
+  }
+  if (!relevantBody) {
     // Nothing here allocates, locks, opens a scope or sleeps: no facts, no findings.
     const empty: Cfg = { blocks: [], entry: 0, exit: 0, problems: [] };
     const callSites: CallSite[] = [];
@@ -287,9 +281,9 @@ export function analyseFunction(fn: FunctionInfo, file: SourceFile, kb: KbView, 
   // labels, scoped guards), found in one scan of the body text; a statement with none inside is opaque to the CFG.
   const marks: number[] = [];
   const base = fn.body.startIndex;
-  const ident = identifiers();
-  for (let m = ident.exec(bodyText); m; m = ident.exec(bodyText)) {
-    if (JUMP_WORDS.has(m[0]) || kbRelevant(m[0]) || GFP_NAME.test(m[0]) || gfpLocals.has(m[0])) marks.push(base + m.index);
+  for (let i = tokLo; i < tokHi; i++) {
+    const id = tokens.ids[i];
+    if (tokenClass[id] & (TK.jump | TK.kb | TK.gfpName) || isCallee(id) || gfpLocals.has(tokens.names[id])) marks.push(tokens.starts[i]);
   }
   if (assigns) for (const m of bodyText.matchAll(assigns)) marks.push(base + m.index!);
   for (const m of bodyText.matchAll(LABELS)) marks.push(base + m.index!);

@@ -7,6 +7,7 @@ import type { FunctionInfo } from '../syntax/ast';
 import type { SourceFile } from '../syntax/sourceFile';
 import type { Gate } from './facts';
 import type { KbView } from './kbView';
+import { tokensOf, TK } from './tokens';
 
 const IDENT = /[A-Za-z_]\w*/g;
 
@@ -14,13 +15,13 @@ export function gatesOf(fn: FunctionInfo, file: SourceFile, kb: KbView): Gate[] 
   const text = file.text;
   const start = fn.body.startIndex;
   const end = fn.body.endIndex;
-  const body = text.slice(start, end);
+  const tokens = tokensOf(file);
+  const cls = tokens.classes(kb);
+  const [lo, hi] = tokens.range(start, end);
   let any = false;
-  for (const m of body.matchAll(IDENT)) if (kb.reclaimGate(m[0])) {
-    any = true;
-    break;
-  }
+  for (let i = lo; i < hi && !any; i++) any = (cls[tokens.ids[i]] & TK.gate) !== 0;
   if (!any) return [];
+  const body = text.slice(start, end);
   const out: Gate[] = [];
   const re = /\bif\s*\(/g;
   for (let m = re.exec(body); m; m = re.exec(body)) {
