@@ -4,7 +4,7 @@ import { listFunctions } from '../syntax/ast';
 import { CHECKS, type CheckConfig } from './checks';
 import type { AllocSite, FileFacts, FunctionFacts } from './facts';
 import { opsBindingsOf } from './bindings';
-import { analyseFunction, calleeEffectsOf } from './functionAnalysis';
+import { analyseFunctions } from './functionAnalysis';
 import { gatesOf } from './gates';
 import type { KbView } from './kbView';
 
@@ -15,12 +15,12 @@ export interface FileAnalysisConfig extends CheckConfig {
 
 export function analyseFile(file: SourceFile, kb: KbView, config: FileAnalysisConfig, onError?: (fn: string, e: unknown) => void): FileFacts {
   const functions: FunctionFacts[] = [];
-  const problems: string[] = [];
   const fns = listFunctions(file);
-  const callees = calleeEffectsOf(fns, file);
-  for (const fn of fns) {
+  const { runs, problems } = analyseFunctions(fns, file, kb, onError);
+  runs.forEach((run, i) => {
+    if (!run) return;
+    const fn = fns[i];
     try {
-      const run = analyseFunction(fn, file, kb, callees);
       const findings = [];
       for (const check of CHECKS) {
         if (config.disabledChecks.includes(check.code)) continue;
@@ -47,7 +47,7 @@ export function analyseFile(file: SourceFile, kb: KbView, config: FileAnalysisCo
       problems.push(`analysis of ${fn.name}() failed: ${e instanceof Error ? e.message : String(e)}`);
       onError?.(fn.name, e);
     }
-  }
+  });
   let bindings: FileFacts['bindings'] = [];
   try {
     bindings = opsBindingsOf(file, kb);

@@ -144,6 +144,8 @@ export interface FunctionRun {
   acquires: LockAcquire[];
   /** releases of locks the function did not take (its callers') */
   releases: { cls: string; span: Span }[];
+  /** restores of scope cookies kept in objects that this function did not save (it closes its caller's scope) */
+  foreignRestores: { cookie: string; family: string }[];
   gfpParams: { index: number; name: string }[];
   scopeEvents: ScopeEvent[];
   exits: ExitState[];
@@ -192,15 +194,19 @@ function pathFacts(c: Counted): PathFacts {
 }
 
 /**
- * Lock effects of functions defined in the same file, from their sparse annotations:
- * `static int f(struct xfs_inode *ip) __releases(&ip->i_flags_lock)` releases the caller's lock.
- * (The whole-tree summaries of #3 generalise this to effects derived from the code.)
+ * Lock and scope effects of functions defined in the same file, seen by their callers in this file:
+ * - from sparse annotations: `static int f(struct xfs_inode *ip) __releases(&ip->i_flags_lock)` releases the
+ *   caller's lock (`expr` is the annotation argument, the callee's parameter names replaced by the call's arguments);
+ * - derived from the callee's own code (deriveCalleeEffects): it returns on every path holding a lock it took
+ *   (a lock wrapper), releases a lock of its caller, returns with a memalloc scope or transaction open whose cookie
+ *   it keeps in an object or returns (a scope opener), or restores a cookie kept in an object (its closer).
  */
-export interface CalleeLockEffect {
-  op: 'acquire' | 'release';
-  /** the annotation argument, e.g. `&ip->i_flags_lock` */
-  expr: string;
-}
+export type CalleeLockEffect =
+  | { op: 'acquire' | 'release'; expr: string }
+  | { op: 'acquire'; held: Omit<HeldLock, 'api' | 'site'> }
+  | { op: 'release'; cls: string }
+  | { op: 'scope-open'; frame: Omit<ScopeFrame, 'site'> }
+  | { op: 'scope-close'; cookie: string; family: string };
 export type CalleeEffects = ReadonlyMap<string, { params: string[]; effects: CalleeLockEffect[] }>;
 
 export function calleeEffectsOf(functions: readonly FunctionInfo[], file: SourceFile): CalleeEffects {
@@ -215,6 +221,102 @@ export function calleeEffectsOf(functions: readonly FunctionInfo[], file: Source
     if (effects.length) out.set(fn.name, { params: fn.params.map((p) => p.name), effects });
   }
   return out;
+}
+
+/** Rounds of re-analysis after callee effects derived from code change (wrappers of wrappers); bounded for recursion. */
+const EFFECT_ROUNDS = 3;
+
+/**
+ * Every function of a file, each analysed with the lock and scope effects of the file's other functions
+ * (calleeEffectsOf from annotations, deriveCalleeEffects from code). Functions are analysed callees first (the
+ * same-file call graph, read off the token index), so a caller of a lock wrapper or scope opener defined here sees
+ * its effect on the first walk; only callers inside recursion are walked again when an effect they saw changed
+ * (bounded). A failure in one function is recorded and never stops the others.
+ */
+export function analyseFunctions(fns: readonly FunctionInfo[], file: SourceFile, kb: KbView, onError?: (fn: string, e: unknown) => void): { runs: (FunctionRun | undefined)[]; callees: CalleeEffects; problems: string[] } {
+  const problems: string[] = [];
+  const annotated = calleeEffectsOf(fns, file);
+  const callees = new Map(annotated);
+  const runs: (FunctionRun | undefined)[] = fns.map(() => undefined);
+  const failed = new Set<number>();
+
+  // Effects are derived only for names defined once in the file and not annotated.
+  const byName = new Map<string, number[]>();
+  fns.forEach((fn, i) => byName.set(fn.name, [...(byName.get(fn.name) ?? []), i]));
+  const derivable = (i: number) => !annotated.has(fns[i].name) && byName.get(fns[i].name)!.length === 1;
+  const effectKey = new Map<string, string>();
+  const keyOf = (name: string) => effectKey.get(name) ?? '';
+
+  // deps[i]: the file's derivable functions named in i's body.
+  const tokens = tokensOf(file);
+  const deps = fns.map((fn, i) => {
+    const out = new Set<number>();
+    const [lo, hi] = tokens.range(fn.body.startIndex, fn.body.endIndex);
+    for (let t = lo; t < hi; t++) {
+      const js = byName.get(tokens.names[tokens.ids[t]]);
+      if (js && js.length === 1 && js[0] !== i && derivable(js[0])) out.add(js[0]);
+    }
+    return [...out];
+  });
+  const seenWith: string[] = fns.map(() => '');
+  const snapshot = (i: number) => deps[i].map((j) => keyOf(fns[j].name)).join('\n');
+
+  const analyse = (i: number) => {
+    seenWith[i] = snapshot(i);
+    try {
+      runs[i] = analyseFunction(fns[i], file, kb, callees);
+    } catch (e) {
+      runs[i] = undefined;
+      if (!failed.has(i)) {
+        failed.add(i);
+        problems.push(`analysis of ${fns[i].name}() failed: ${e instanceof Error ? e.message : String(e)}`);
+        onError?.(fns[i].name, e);
+      }
+    }
+    const run = runs[i];
+    if (!run || !derivable(i)) return;
+    const effects = deriveCalleeEffects(run);
+    const key = effects.length ? JSON.stringify(effects) : '';
+    if (key === keyOf(fns[i].name)) return;
+    effectKey.set(fns[i].name, key);
+    if (effects.length) callees.set(fns[i].name, { params: fns[i].params.map((p) => p.name), effects });
+    else callees.delete(fns[i].name);
+  };
+
+  // Callees first: post-order of an iterative depth-first search over deps.
+  const state = new Uint8Array(fns.length);
+  for (let root = 0; root < fns.length; root++) {
+    if (state[root]) continue;
+    const stack: [number, number][] = [[root, 0]];
+    state[root] = 1;
+    while (stack.length) {
+      const top = stack[stack.length - 1];
+      const [i, k] = top;
+      if (k < deps[i].length) {
+        top[1]++;
+        const j = deps[i][k];
+        if (!state[j]) {
+          state[j] = 1;
+          stack.push([j, 0]);
+        }
+        continue;
+      }
+      stack.pop();
+      analyse(i);
+    }
+  }
+  // Recursion: a caller walked before an effect it depends on settled is walked again.
+  for (let round = 0; round < EFFECT_ROUNDS; round++) {
+    let again = false;
+    for (let i = 0; i < fns.length; i++) {
+      if (deps[i].length && seenWith[i] !== snapshot(i)) {
+        analyse(i);
+        again = true;
+      }
+    }
+    if (!again) break;
+  }
+  return { runs, callees, problems };
 }
 
 export function analyseFunction(fn: FunctionInfo, file: SourceFile, kb: KbView, callees: CalleeEffects = new Map()): FunctionRun {
@@ -243,7 +345,7 @@ export function analyseFunction(fn: FunctionInfo, file: SourceFile, kb: KbView, 
     const callSites: CallSite[] = [];
     const nothing: PathFacts = { count: 1, held: [], scopes: [], atomic: false };
     for (const c of textualCalls(file.text, fn.body.startIndex, fn.body.endIndex)) callSites.push({ callee: c.name, span: c.span, paths: [nothing], gfpArgs: [] });
-    return { fn, file, kb, sites: [], calls: [], callSites, acquires: [], releases: [], gfpParams, scopeEvents: [], exits: [], cfg: empty, approximate: false };
+    return { fn, file, kb, sites: [], calls: [], callSites, acquires: [], releases: [], foreignRestores: [], gfpParams, scopeEvents: [], exits: [], cfg: empty, approximate: false };
   }
   // Declarations are looked up one name at a time: find where the name is declared in the body text and jump to
   // that node, instead of walking the whole body (node access crosses into WASM and is what analysis costs).
@@ -312,7 +414,7 @@ export function analyseFunction(fn: FunctionInfo, file: SourceFile, kb: KbView, 
     opaque: (stmt) => !hasMarkIn(marks, stmt.startIndex, stmt.endIndex),
   });
 
-  const run: FunctionRun = { fn, file, kb, sites: [], calls: [], callSites: [], acquires: [], releases: [], gfpParams, scopeEvents: [], exits: [], cfg, approximate: false };
+  const run: FunctionRun = { fn, file, kb, sites: [], calls: [], callSites: [], acquires: [], releases: [], foreignRestores: [], gfpParams, scopeEvents: [], exits: [], cfg, approximate: false };
   const callSiteIndex = new Map<number, CallSite>();
   const siteIndex = new Map<number, FunctionRun['sites'][number]>();
   const callIndex = new Map<string, CallObservation>();
@@ -350,6 +452,7 @@ export function analyseFunction(fn: FunctionInfo, file: SourceFile, kb: KbView, 
     run.callSites.length = 0;
     run.acquires.length = 0;
     run.releases.length = 0;
+    run.foreignRestores.length = 0;
     ctx.acquireIndex.clear();
     callSiteIndex.clear();
     ctx.callSiteStates.clear();
@@ -612,22 +715,86 @@ function onCall(call: Node, states: Counted[], ctx: WalkCtx): Counted[] {
 
 function applyCalleeEffects(s: AState, callee: { params: string[]; effects: CalleeLockEffect[] }, call: Node, ctx: WalkCtx): AState {
   const args = argsOf(call, ctx);
+  // The callee's parameter names replaced by the caller's argument texts.
+  const substitute = (text: string) => text.replace(/[A-Za-z_]\w*/g, (id) => {
+    const i = callee.params.indexOf(id);
+    return i >= 0 && args[i] ? `(${args[i].text})` : id;
+  }).replace(/\(([A-Za-z_]\w*)\)/g, '$1').replace(/\s+/g, '');
+  const api = calleeName(call) ?? '?';
   for (const e of callee.effects) {
-    // Substitute the callee's parameter names by the caller's argument texts.
-    const expr = e.expr.replace(/[A-Za-z_]\w*/g, (id) => {
-      const i = callee.params.indexOf(id);
-      return i >= 0 && args[i] ? `(${args[i].text})` : id;
-    }).replace(/\(([A-Za-z_]\w*)\)/g, '$1');
-    const cls = lockClassFromText(expr, ctx.types, ctx.lockContexts);
+    if (e.op === 'scope-open') {
+      // A cookie the callee returns lands where the caller puts the call's value.
+      const where = e.frame.cookie === '<return>' ? cookieOf(call, ctx) : { storage: e.frame.storage, cookie: e.frame.cookie && substitute(e.frame.cookie) };
+      s = { ...s, scopes: [...s.scopes, { ...e.frame, ...where, api, site: span(call) }] };
+      continue;
+    }
+    if (e.op === 'scope-close') {
+      const cookie = substitute(e.cookie);
+      const i = lastIndex(s.scopes, (f) => f.cookie === cookie && (f.family === e.family || f.family.startsWith('trans:') === e.family.startsWith('trans:')));
+      if (i >= 0) s = { ...s, scopes: s.scopes.filter((_, j) => j !== i) };
+      continue;
+    }
+    const cls = 'held' in e ? e.held.cls : 'cls' in e ? e.cls : lockClassFromText(substitute(e.expr), ctx.types, ctx.lockContexts);
     if (e.op === 'release') {
       const i = lastIndex(s.held, (h) => h.cls === cls);
       if (i >= 0) s = { ...s, held: s.held.filter((_, j) => j !== i) };
+    } else if ('held' in e) {
+      s = { ...s, held: [...s.held, { ...e.held, api, site: span(call) }] };
     } else {
       const atomicLike = s.held.find((h) => h.cls === cls);
-      s = { ...s, held: [...s.held, { cls, kind: atomicLike?.kind ?? 'other', read: false, atomic: atomicLike?.atomic ?? cls.startsWith('rcu_read_lock'), irqsOff: false, api: calleeName(call) ?? '?', site: span(call) }] };
+      s = { ...s, held: [...s.held, { cls, kind: atomicLike?.kind ?? 'other', read: false, atomic: atomicLike?.atomic ?? cls.startsWith('rcu_read_lock'), irqsOff: false, api, site: span(call) }] };
     }
   }
   return s;
+}
+
+/** A held lock the function declares its caller holds (`__must_hold`, lockdep_assert_held()) rather than takes. */
+function declaredHeld(h: HeldLock, kb: KbView): boolean {
+  return h.api === '__must_hold' || kb.lock(h.api)?.op === 'assert-held';
+}
+
+/**
+ * What a function's callers see of it (CalleeLockEffect): the locks it holds at every exit that it took itself,
+ * the scopes open at every exit that it opened with the cookie kept outside its frame, its callers' locks it
+ * releases and the object-kept cookies it restores. Locks known only through a local pointer (`*lock`) and
+ * cleanup.h guards are left out: the caller cannot name them.
+ */
+export function deriveCalleeEffects(run: FunctionRun): CalleeLockEffect[] {
+  const out: CalleeLockEffect[] = [];
+  const { startIndex: start, endIndex: end } = run.fn.body;
+  // Taken in this function: not a lock its caller holds and it only declares (__must_hold, lockdep_assert_held).
+  const mine = (site: Span) => site.start >= start && site.end <= end;
+  const taken = (h: HeldLock) => mine(h.site) && !declaredHeld(h, run.kb);
+  if (run.exits.length) {
+    const everyExit = <T>(pick: (st: AState) => readonly T[], key: (x: T) => string): T[] => {
+      let common: Map<string, T> | undefined;
+      for (const e of run.exits) {
+        const here = new Map<string, T>();
+        for (const x of pick(e.state)) here.set(key(x), x);
+        common = common ? new Map([...common].filter(([k]) => here.has(k))) : here;
+      }
+      return [...(common ?? new Map<string, T>()).values()];
+    };
+    // A lock of the caller that the function drops and takes again (`spin_unlock(l); schedule(); spin_lock(l);`)
+    // is neither taken nor released by it, as its caller sees it.
+    const dropped = new Set(run.releases.map((r) => r.cls));
+    for (const h of everyExit((st) => st.held.filter((x) => taken(x) && !x.guard && !x.cls.startsWith('*') && !dropped.has(x.cls)), (x) => x.cls)) {
+      out.push({ op: 'acquire', held: { cls: h.cls, kind: h.kind, read: h.read, atomic: h.atomic, irqsOff: h.irqsOff } });
+    }
+    for (const f of everyExit((st) => st.scopes.filter((x) => mine(x.site) && x.storage !== 'local' && x.storage !== 'discarded'), (x) => `${x.family}:${x.cookie}`)) {
+      const { site: _site, ...frame } = f;
+      out.push({ op: 'scope-open', frame });
+    }
+  }
+  // Only a pure release (no exit holds the class again): a function that drops its caller's lock on some paths and
+  // takes it back (check_new_map's `mutex_unlock(&mdsc->mutex); …; mutex_lock(&mdsc->mutex);`) leaves it held.
+  const retaken = (cls: string) => run.exits.some((e) => e.state.held.some((h) => h.cls === cls));
+  for (const r of run.releases) {
+    if (r.cls.startsWith('*') || retaken(r.cls) || out.some((e) => e.op === 'release' && 'cls' in e && e.cls === r.cls)) continue;
+    out.push({ op: 'release', cls: r.cls });
+  }
+  for (const r of run.foreignRestores) out.push({ op: 'scope-close', cookie: r.cookie, family: r.family });
+  return out;
 }
 
 /** Arguments that are gfp expressions (GFP_/__GFP_ names, gfp_t variables), evaluated in each state. */
@@ -721,7 +888,7 @@ function applyLock(s: AState, api: LockApiEntry, args: Node[], site: Node, ctx: 
       if (i >= 0) {
         // Declared held (lockdep_assert_held, __must_hold): the caller took it, so this releases the caller's lock.
         const h = held[i];
-        if (h.api === '__must_hold' || ctx.kb.lock(h.api)?.op === 'assert-held') recordForeignRelease(ctx, cls, site);
+        if (declaredHeld(h, ctx.kb)) recordForeignRelease(ctx, cls, site);
         held = held.filter((_, j) => j !== i);
       } else recordForeignRelease(ctx, cls, site);
     }
@@ -815,6 +982,9 @@ function applyScopeApi(s: AState, op: 'save' | 'restore', api: { name: string; f
   if (idx < 0) {
     // A cookie kept in an object is opened elsewhere (a scope closer): interprocedural, not a finding here.
     const isLocal = ctx.types.has(cookie) && !ctx.params.has(cookie);
+    if (!isLocal && ctx.recording && cookie && !ctx.run.foreignRestores.some((r) => r.cookie === cookie)) {
+      ctx.run.foreignRestores.push({ cookie, family: api.family });
+    }
     if (isLocal && ctx.recording) {
       const open = lastIndex(s.scopes, (f) => f.storage === 'local');
       ctx.run.scopeEvents.push(open >= 0

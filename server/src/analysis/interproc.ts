@@ -5,8 +5,9 @@
 //
 // Pure: plain facts in, plain data out; no IO, no clocks. Everything is bounded so that it terminates on the whole
 // kernel: contexts per function (the most frequent are kept), chain length, fixpoint rounds inside recursive SCCs.
-// Not here yet (later slices of #3): lock and scope effects of wrapper functions derived from their code, calls
-// through function pointers and ops tables.
+// Lock and scope effects of wrapper functions are derived from their code per file (functionAnalysis.ts,
+// deriveCalleeEffects: a caller in the same file sees the lock held or the scope open after the call); across files
+// they still come from knowledge-base entries and sparse annotations (#3).
 import { lineStartsOf, positionAt } from './lines';
 import type { GfpModel } from '../model/gfp';
 import type { PfFlag } from '../model/kb/types';

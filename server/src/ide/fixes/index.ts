@@ -4,7 +4,7 @@
 // Pure: parse and analysis come in through an Analyser (ide/host.ts makes one); no IO.
 import type { Parser } from 'web-tree-sitter';
 import type { FileFacts, Finding, FunctionFacts } from '../../analysis/facts';
-import { analyseFunction, calleeEffectsOf, type CalleeEffects, type FunctionRun } from '../../analysis/functionAnalysis';
+import { analyseFunction, analyseFunctions, type CalleeEffects, type FunctionRun } from '../../analysis/functionAnalysis';
 import { analyseFile } from '../../analysis/fileAnalysis';
 import type { KbView } from '../../analysis/kbView';
 import { lineOf } from '../../analysis/lines';
@@ -68,7 +68,11 @@ class Walks {
   private readonly runs = new Map<number, FunctionRun>();
   constructor(private readonly snap: Snapshot, private readonly kb: KbView) {
     this.infos = listFunctions(snap.file);
-    this.callees = calleeEffectsOf(this.infos, snap.file);
+    // The same callee effects as the file's analysis (annotations and wrappers derived from code), so a fix is
+    // verified against the walk that reported the finding.
+    const { runs, callees } = analyseFunctions(this.infos, snap.file, kb);
+    this.callees = callees;
+    runs.forEach((run, i) => run && this.runs.set(this.infos[i].node.startIndex, run));
   }
   of(fn: FunctionFacts): { info: FunctionInfo; run: FunctionRun } | undefined {
     const info = this.infos.find((i) => i.node.startIndex === fn.span.start && i.name === fn.name);
