@@ -159,31 +159,66 @@ export class FixSession {
   }
 }
 
-/** Writes `after` over `abs` if the file still holds `before` (temporary file + rename); else says why not. */
+/**
+ * Writes `after` over `abs` if the file still holds `before`; else says why not. Through a temporary file beside the
+ * real file (a symbolic link is followed, not replaced), flushed to disk and renamed over it, so the file is either
+ * the old bytes or the new ones; on any error the temporary file is removed and the file is untouched.
+ */
 function writeIfUnchanged(abs: string, before: string, after: string): string | undefined {
+  const code = (e: unknown) => (e as NodeJS.ErrnoException).code ?? String(e);
+  let target: string;
   let bytes: Buffer;
   let st: fs.Stats;
   try {
-    bytes = fs.readFileSync(abs);
-    st = fs.statSync(abs);
+    target = fs.realpathSync(abs);
+    st = fs.statSync(target);
+    if (!st.isFile()) return 'no longer a regular file';
+    bytes = fs.readFileSync(target);
   } catch (e) {
-    return `cannot read (${(e as NodeJS.ErrnoException).code ?? String(e)})`;
+    return `cannot read (${code(e)})`;
   }
   const decoded = decodeSource(bytes, { maxBytes: Number.MAX_SAFE_INTEGER });
   if (decoded.text !== before) return 'changed since it was analysed';
   if (decoded.problem) return `${decoded.problem}: writing it back would change its encoding`;
   const bom = bytes.length >= 3 && bytes[0] === 0xef && bytes[1] === 0xbb && bytes[2] === 0xbf ? '\ufeff' : '';
-  const tmp = path.join(path.dirname(abs), `.${path.basename(abs)}.reclaim-lens-${process.pid}-${Math.random().toString(36).slice(2, 8)}.tmp`);
+  const tmp = path.join(path.dirname(target), `.${path.basename(target)}.reclaim-lens-${process.pid}-${Math.random().toString(36).slice(2, 8)}.tmp`);
+  let fd: number | undefined;
+  let created = false;
   try {
-    fs.writeFileSync(tmp, bom + after, { mode: st.mode & 0o7777, flag: 'wx' });
-    fs.renameSync(tmp, abs);
-  } catch (e) {
+    fd = fs.openSync(tmp, 'wx', 0o600);
+    created = true;
+    fs.fchmodSync(fd, st.mode & 0o7777);
     try {
-      fs.unlinkSync(tmp);
+      fs.fchownSync(fd, st.uid, st.gid);
     } catch {
-      // not created
+      // not ours to give away: the fixed file belongs to whoever runs the fix
     }
-    return `cannot write (${(e as NodeJS.ErrnoException).code ?? String(e)})`;
+    fs.writeFileSync(fd, bom + after);
+    fs.fsyncSync(fd);
+    fs.closeSync(fd);
+    fd = undefined;
+    // The last moment to notice an edit made while the fix was being written.
+    if (!fs.readFileSync(target).equals(bytes)) {
+      fs.unlinkSync(tmp);
+      return 'changed since it was analysed';
+    }
+    fs.renameSync(tmp, target);
+  } catch (e) {
+    if (fd !== undefined) {
+      try {
+        fs.closeSync(fd);
+      } catch {
+        // already closed
+      }
+    }
+    if (created) {
+      try {
+        fs.unlinkSync(tmp);
+      } catch {
+        // gone already
+      }
+    }
+    return `cannot write (${code(e)})`;
   }
   return undefined;
 }

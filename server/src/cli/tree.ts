@@ -71,13 +71,18 @@ export interface IndexedTree {
 export async function indexTree(paths: readonly string[], o: TreeOptions, io: TreeIo, onFile?: (r: FileResult, f: AnalysedFile) => void): Promise<IndexedTree> {
   let ioError = false;
   const files: string[] = [];
+  // Each PATH's files (a range of `files`): a PATH of which nothing could be analysed is an error, not a clean run.
+  const ranges: { p: string; abs: string; start: number; end: number }[] = [];
   for (const p of paths) {
-    const err = await collectSourceFiles(path.resolve(io.cwd, p), files, new Set());
+    const abs = path.resolve(io.cwd, p);
+    const start = files.length;
+    const err = await collectSourceFiles(abs, files, new Set());
     if (err) {
       io.stderr(`reclaim-lens: ${p}: ${err}\n`);
       ioError = true;
-    }
+    } else ranges.push({ p, abs, start, end: files.length });
   }
+  const analysed = new Set<string>();
   const kb = createKbProvider();
   const view = kb.view(o.kernelVersion);
   const rel = (abs: string) => path.relative(o.root, abs).split(path.sep).join('/');
@@ -88,6 +93,7 @@ export async function indexTree(paths: readonly string[], o: TreeOptions, io: Tr
   await analyseFiles(files, {
     jobs: o.jobs, cache: o.cache, kernelVersion: o.kernelVersion, disabledChecks: [], maxBytes: MAX_FILE_MB * 1024 * 1024,
     onFile(r) {
+      analysed.add(r.abs);
       const f: AnalysedFile = { rel: rel(r.abs), text: '', lineStarts: lineStartsOf(r.text), facts: r.facts, kb: view };
       onFile?.(r, f);
       kept.push({ ...f, facts: compactFacts(r.facts, names) });
@@ -99,6 +105,16 @@ export async function indexTree(paths: readonly string[], o: TreeOptions, io: Tr
     onProgress: io.progress ? (done, total) => io.progress!(`indexing ${done}/${total} files`) : undefined,
   });
   io.progress?.('');
+  // A cache that cannot be written makes this and later runs slower, not wrong: a warning, not an error.
+  if (o.cache?.writeError) io.stderr(`reclaim-lens: cache ${o.cache.dir}: cannot write (${o.cache.writeError}); results not cached\n`);
+  for (const r of ranges) {
+    const mine = files.slice(r.start, r.end);
+    if (mine.some((f) => analysed.has(f))) continue;
+    ioError = true;
+    // A single file says why it was not analysed itself (binary, too large, unreadable).
+    if (mine.length === 1 && mine[0] === r.abs) continue;
+    io.stderr(`reclaim-lens: ${r.p}: ${mine.length ? `none of its ${mine.length} .c and .h files could be analysed` : 'no .c or .h files below it'}\n`);
+  }
   return { kb, view, kept, fileCount: files.length, ioError, rel };
 }
 

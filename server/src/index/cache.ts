@@ -41,6 +41,8 @@ export class FactsCache {
   corrupted = 0;
   hits = 0;
   misses = 0;
+  /** why the first entry could not be written (the run goes on uncached), for one warning */
+  writeError: string | undefined;
 
   constructor(readonly dir: string) {}
 
@@ -60,8 +62,8 @@ export class FactsCache {
     }
     try {
       const e = JSON.parse(text) as Entry;
-      const ok = e.schema === CACHE_SCHEMA && JSON.stringify(e.key) === JSON.stringify(normaliseKey(key))
-        && e.checksum === checksum(e.facts) && Array.isArray(e.facts?.functions);
+      const ok = isObject(e) && e.schema === CACHE_SCHEMA && JSON.stringify(e.key) === JSON.stringify(normaliseKey(key))
+        && isFileFacts(e.facts) && e.checksum === checksum(e.facts);
       if (ok) {
         this.hits++;
         return e.facts;
@@ -82,15 +84,61 @@ export class FactsCache {
   put(key: CacheKey, facts: FileFacts): void {
     const file = this.fileFor(key);
     const entry: Entry = { schema: CACHE_SCHEMA, key: normaliseKey(key), checksum: checksum(facts), facts };
+    const tmp = `${file}.${process.pid}.${Math.random().toString(36).slice(2)}.tmp`;
     try {
-      fs.mkdirSync(path.dirname(file), { recursive: true });
-      const tmp = `${file}.${process.pid}.${Math.random().toString(36).slice(2)}.tmp`;
-      fs.writeFileSync(tmp, JSON.stringify(entry));
+      makeDirs(path.dirname(file));
+      fs.writeFileSync(tmp, JSON.stringify(entry), { flag: 'wx' });
       fs.renameSync(tmp, file);
-    } catch {
+    } catch (e) {
       // A read-only or full cache directory makes the run slower, not wrong.
+      this.writeError ??= (e as NodeJS.ErrnoException).code ?? String(e);
+      try {
+        fs.unlinkSync(tmp);
+      } catch {
+        // not created
+      }
     }
   }
+}
+
+/**
+ * mkdir -p, one level at a time: node's recursive mkdirSync never returns on some paths (under /proc it loops
+ * forever), and a cache directory is user input.
+ */
+function makeDirs(dir: string): void {
+  try {
+    fs.mkdirSync(dir);
+    return;
+  } catch (e) {
+    const code = (e as NodeJS.ErrnoException).code;
+    if (code === 'EEXIST' && fs.statSync(dir).isDirectory()) return;
+    if (code !== 'ENOENT' || path.dirname(dir) === dir) throw e;
+  }
+  makeDirs(path.dirname(dir));
+  fs.mkdirSync(dir);
+}
+
+function isObject(v: unknown): v is Record<string, unknown> {
+  return typeof v === 'object' && v !== null && !Array.isArray(v);
+}
+
+const isSpan = (v: unknown): boolean => isObject(v) && typeof v.start === 'number' && typeof v.end === 'number';
+const objects = (v: unknown): boolean => Array.isArray(v) && v.every(isObject);
+
+/**
+ * The shape of cached facts, down to each function's lists: an entry whose checksum matches but whose shape is not
+ * that of FileFacts (written by another build, or forged) is corrupted, not trusted.
+ */
+function isFileFacts(v: unknown): v is FileFacts {
+  if (!isObject(v) || !Array.isArray(v.problems) || !v.problems.every((p) => typeof p === 'string')) return false;
+  if (!objects(v.bindings) || !(v.bindings as Record<string, unknown>[]).every((b) => typeof b.field === 'string' && typeof b.fn === 'string' && isSpan(b.span))) return false;
+  return Array.isArray(v.functions) && v.functions.every((f) => isObject(f)
+    && typeof f.name === 'string' && isSpan(f.span) && isSpan(f.nameSpan) && typeof f.isStatic === 'boolean'
+    && typeof f.hasError === 'boolean' && typeof f.approximate === 'boolean'
+    && objects(f.sites) && objects(f.calls) && objects(f.callSites) && objects(f.acquires) && objects(f.gates) && objects(f.gfpParams)
+    && (f.releases === undefined || objects(f.releases))
+    && Array.isArray(f.problems) && f.problems.every(isSpan)
+    && objects(f.findings) && (f.findings as Record<string, unknown>[]).every((x) => typeof x.code === 'string' && typeof x.message === 'string' && isSpan(x.span) && Array.isArray(x.related)));
 }
 
 function normaliseKey(k: CacheKey): CacheKey {

@@ -73,8 +73,10 @@ export async function collectSourceFiles(abs: string, out: string[], seen = new 
     if (d.isDirectory() || d.isSymbolicLink()) {
       if (d.isSymbolicLink()) {
         try {
-          if (!(await fs.promises.stat(p)).isDirectory()) {
-            if (isSourceFile(d.name)) out.push(p);
+          const target = await fs.promises.stat(p);
+          if (!target.isDirectory()) {
+            // Only a regular file: a link to a FIFO or a device (`x.c -> /dev/zero`) would block or never end a read.
+            if (target.isFile() && isSourceFile(d.name)) out.push(p);
             continue;
           }
         } catch {

@@ -245,7 +245,9 @@ function nameOf(item: unknown): string {
     item.token ??
     (item.api !== undefined ? `${String(item.api)} ${String(item.flag)}` : undefined) ??
     (item.field !== undefined ? (item.struct !== undefined ? `${String(item.struct)}.${String(item.field)}` : item.field) : undefined);
-  return typeof n === 'string' ? ` (${n})` : '';
+  if (typeof n !== 'string') return '';
+  // A message is one line: a name with line breaks or other control characters is quoted as JSON.
+  return ` (${/[\u0000-\u001f\u007f\u2028\u2029]/.test(n) ? JSON.stringify(n) : n})`;
 }
 
 function formatPath(path: (string | number)[]): string {
@@ -370,10 +372,17 @@ function crossCheck(key: EntryKey, entry: AnyEntry, ctx: CheckCtx): string | und
 
 function applyOverride(o: KbOverride, ctx: CheckCtx, problems: string[]): void {
   let data: unknown;
+  const text = stripJsonComments(o.text);
   try {
-    data = JSON.parse(stripJsonComments(o.text));
+    data = JSON.parse(text);
   } catch (e) {
-    problems.push(`${o.path}: invalid JSON: ${(e as Error).message}; file ignored`);
+    // The stripped text keeps the line breaks: a position in it is on the same line of the file.
+    // V8 quotes a short input in its message, line breaks and all: escaped, the message stays one line.
+    const message = (e as Error).message.replace(/[\u0000-\u001f\u007f\u2028\u2029]/g, (c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, '0')}`);
+    const at = /at position (\d+)/.exec(message);
+    const pos = at ? Number(at[1]) : /end of JSON input/.test(message) ? text.length : undefined;
+    const line = pos === undefined ? '' : ` (line ${text.slice(0, pos).split('\n').length})`;
+    problems.push(`${o.path}: invalid JSON${line}: ${message}; file ignored`);
     return;
   }
   if (!isObject(data)) {
@@ -382,7 +391,7 @@ function applyOverride(o: KbOverride, ctx: CheckCtx, problems: string[]): void {
   }
   for (const k of Object.keys(data)) {
     if (k.startsWith('$') || (ENTRY_KEYS as string[]).includes(k)) continue;
-    problems.push(`${o.path}: unknown key "${k}" (expected ${ENTRY_KEYS.join(', ')}); ignored`);
+    problems.push(`${o.path}: unknown key ${JSON.stringify(k)} (expected ${ENTRY_KEYS.join(', ')}); ignored`);
   }
   for (const key of ENTRY_KEYS) {
     const list = data[key];
