@@ -21,7 +21,8 @@ commands:
   hints     every allocation site    [--root DIR] [--kernel-version V|auto] [--format text|json]
             with literal and effective gfp mask
             both also take: --jobs N (worker threads, default: cores), --cache DIR (default: per-user
-            cache directory), --no-cache (read and write no cache), --stats (a summary line on stderr)
+            cache directory), --no-cache (read and write no cache), --stats (a summary line on stderr),
+            --kb FILE (a knowledge-base override file; repeatable; see docs/knowledge-base.md)
             check --callees also reports sleep-in-atomic through callees (experimental: see #3)
             check --fix [CODE,...] applies the verified quick fixes of these codes to the files
             (default: those of high confidence) and prints what it changed
@@ -99,6 +100,7 @@ async function analyseCommand(verb: 'check' | 'hints' | 'explain', args: string[
       jobs: { type: 'string' },
       cache: { type: 'string' },
       'no-cache': { type: 'boolean', default: false },
+      kb: { type: 'string', multiple: true },
       // Experimental (#3): sleep-in-atomic through callees. Off by default: without the lock-effect summaries of
       // #3 a callee that drops the caller's lock before sleeping is still reported (most of 262 findings on
       // fs/ + mm/ of 6.12 are such false positives).
@@ -175,7 +177,6 @@ async function analyseCommand(verb: 'check' | 'hints' | 'explain', args: string[
       + `${sccCount(program)} SCCs, ${ctxs.coarsened.size} functions with merged and ${ctxs.capped.size} with capped contexts; `
       + `${((Date.now() - t1) / 1000).toFixed(1)} s; heap ${Math.round(process.memoryUsage().heapUsed / 2 ** 20)} MB\n`);
   }
-  for (const p of kb.problems) io.stderr(`reclaim-lens: knowledge base: ${p}\n`);
   if (verb === 'hints') {
     io.stdout(values.format === 'json' ? JSON.stringify({ kernelVersion: opts.kernelVersion, sites }, null, 2) + '\n' : renderSitesText(sites));
     return ioError ? 2 : 0;

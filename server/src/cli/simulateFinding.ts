@@ -29,7 +29,7 @@ export function isFindingSimulation(args: readonly string[]): boolean {
 
 export async function runSimulateFinding(argv: string[], io: SimulateFindingIo): Promise<number> {
   const args = argv[0] === 'simulate' ? argv.slice(1) : argv;
-  let values: Record<string, string | boolean | undefined>;
+  let values: Record<string, string | boolean | string[] | undefined>;
   let positionals: string[];
   try {
     ({ values, positionals } = parseArgs({
@@ -47,6 +47,7 @@ export async function runSimulateFinding(argv: string[], io: SimulateFindingIo):
         jobs: { type: 'string' },
         cache: { type: 'string' },
         'no-cache': { type: 'boolean', default: false },
+        kb: { type: 'string', multiple: true },
         'no-class-level': { type: 'boolean', default: false },
         'loopback-nfs': { type: 'boolean', default: false },
         help: { type: 'boolean', short: 'h' },

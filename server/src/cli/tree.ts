@@ -10,6 +10,7 @@ import { createKbProvider, type KbProvider } from '../analysis/kbView';
 import { analyseFiles, type FileResult } from '../index/analyseFiles';
 import { defaultCacheDir, FactsCache } from '../index/cache';
 import { resolveKernelVersion } from '../io/kernelTree';
+import { readKbOverrides, type ReadOverrides } from '../io/kbOverrides';
 import { collectSourceFiles } from '../io/sourceTree';
 import type { AnalysedFile } from './output';
 import type { KbView } from '../analysis/kbView';
@@ -28,6 +29,8 @@ export interface TreeValues {
   jobs?: string;
   cache?: string;
   'no-cache'?: boolean;
+  /** knowledge-base override files (--kb, repeatable) */
+  kb?: string[];
 }
 
 export interface TreeOptions {
@@ -35,6 +38,8 @@ export interface TreeOptions {
   kernelVersion: string;
   jobs: number;
   cache?: FactsCache;
+  /** the --kb files, read */
+  kbOverrides: ReadOverrides;
 }
 
 /** Validates the tree options: a usage message, an I/O error (already reported, exit 2), or the options. */
@@ -52,8 +57,14 @@ export function treeOptions(values: TreeValues, io: TreeIo): { usage: string } |
     io.stderr(`reclaim-lens: ${resolved.error}\n`);
     return { exit: 2 };
   }
+  // A knowledge-base file named on the command line that cannot be read is an error; its bad entries are warnings.
+  const kbOverrides = readKbOverrides(values.kb ?? [], io.cwd);
+  if (kbOverrides.problems.length) {
+    for (const p of kbOverrides.problems) io.stderr(`reclaim-lens: --kb ${p}\n`);
+    return { exit: 2 };
+  }
   const cache = values['no-cache'] ? undefined : new FactsCache(path.resolve(io.cwd, values.cache ?? defaultCacheDir()));
-  return { root, kernelVersion: resolved.version, jobs, cache };
+  return { root, kernelVersion: resolved.version, jobs, cache, kbOverrides };
 }
 
 export interface IndexedTree {
@@ -83,7 +94,8 @@ export async function indexTree(paths: readonly string[], o: TreeOptions, io: Tr
     } else ranges.push({ p, abs, start, end: files.length });
   }
   const analysed = new Set<string>();
-  const kb = createKbProvider();
+  const kb = createKbProvider(o.kbOverrides.files);
+  for (const p of kb.problems) io.stderr(`reclaim-lens: warning: knowledge base: ${p}\n`);
   const view = kb.view(o.kernelVersion);
   const rel = (abs: string) => path.relative(o.root, abs).split(path.sep).join('/');
   // Every file's facts are kept for the whole-program pass (call graph, calling contexts); the texts are not, only
@@ -91,7 +103,7 @@ export async function indexTree(paths: readonly string[], o: TreeOptions, io: Tr
   const kept: AnalysedFile[] = [];
   const names = new Map<string, string>();
   await analyseFiles(files, {
-    jobs: o.jobs, cache: o.cache, kernelVersion: o.kernelVersion, disabledChecks: [], maxBytes: MAX_FILE_MB * 1024 * 1024,
+    jobs: o.jobs, cache: o.cache, kernelVersion: o.kernelVersion, disabledChecks: [], maxBytes: MAX_FILE_MB * 1024 * 1024, kbOverrides: o.kbOverrides,
     onFile(r) {
       analysed.add(r.abs);
       const f: AnalysedFile = { rel: rel(r.abs), text: '', lineStarts: lineStartsOf(r.text), facts: r.facts, kb: view };

@@ -11,6 +11,11 @@ import { WorkerPool } from './pool';
 /** What cached facts depend on besides the file: this code's version and the built-in knowledge base. */
 export const ANALYSER_VERSION = `0.1.0-a6+kb.${hashBytes(Buffer.from(JSON.stringify(BUILTIN_FILES))).slice(0, 12)}`;
 
+/** The analyser part of a cache key: the version, plus a digest of the knowledge-base overrides in force. */
+export function analyserKey(kbOverridesKey?: string): string {
+  return kbOverridesKey ? `${ANALYSER_VERSION}+kbo.${kbOverridesKey}` : ANALYSER_VERSION;
+}
+
 export interface FileResult {
   abs: string;
   text: string;
@@ -23,13 +28,16 @@ export interface AnalyseFilesOptions {
   kernelVersion: string;
   disabledChecks: string[];
   maxBytes: number;
+  /** knowledge-base override files: given to the workers, and their digest is part of the cache key */
+  kbOverrides?: { files: { path: string; text: string }[]; key: string };
   onFile(r: FileResult): void;
   onProblem(abs: string, message: string, isError: boolean): void;
   onProgress?(done: number, total: number): void;
 }
 
 export async function analyseFiles(files: readonly string[], o: AnalyseFilesOptions): Promise<void> {
-  const pool = new WorkerPool(Math.max(1, o.jobs));
+  const pool = new WorkerPool(Math.max(1, o.jobs), { kbOverrides: o.kbOverrides?.files ?? [] });
+  const analyser = analyserKey(o.kbOverrides?.key);
   const window = Math.max(4, o.jobs * 4);
   const results = new Map<number, FileResult | null>();
   let emitted = 0;
@@ -58,7 +66,7 @@ export async function analyseFiles(files: readonly string[], o: AnalyseFilesOpti
       results.set(i, null);
       return;
     }
-    const key = { contentHash: hashBytes(bytes), analyser: ANALYSER_VERSION, kernelVersion: o.kernelVersion, disabledChecks: o.disabledChecks };
+    const key = { contentHash: hashBytes(bytes), analyser, kernelVersion: o.kernelVersion, disabledChecks: o.disabledChecks };
     let facts = o.cache?.get(key);
     if (!facts) {
       const res = await pool.run({ text: decoded.text, kernelVersion: o.kernelVersion, disabledChecks: o.disabledChecks });

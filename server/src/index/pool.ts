@@ -26,12 +26,13 @@ export class WorkerPool {
   private nextId = 1;
   private closed = false;
 
-  constructor(readonly size: number) {
+  /** `data` reaches each worker as its workerData (the knowledge-base overrides). */
+  constructor(readonly size: number, private readonly data: unknown = undefined) {
     for (let i = 0; i < size; i++) this.spawn();
   }
 
   private spawn() {
-    const w = new Worker(workerScript());
+    const w = new Worker(workerScript(), { workerData: this.data });
     w.on('message', (res: WorkResult) => {
       const p = this.busy.get(w);
       this.busy.delete(w);

@@ -16,7 +16,7 @@ import type { ProgramFindingLike } from '../ide/programDiagnostics';
 import { collectSourceFiles } from '../io/sourceTree';
 import { initParser } from '../syntax/parser';
 import { decodeSource } from '../syntax/sourceFile';
-import { analyseFiles, ANALYSER_VERSION } from './analyseFiles';
+import { analyseFiles, analyserKey } from './analyseFiles';
 import { FactsCache, hashBytes } from './cache';
 
 export interface IndexPlan {
@@ -29,6 +29,8 @@ export interface IndexPlan {
   jobs: number;
   /** the facts cache; none when undefined */
   cacheDir?: string;
+  /** knowledge-base override files (reclaimLens.kb.paths), read, with their digest */
+  kbOverrides?: { files: { path: string; text: string }[]; key: string };
 }
 
 export interface DeadlockOptions {
@@ -65,10 +67,11 @@ export class ProgramIndex {
   private order: string[] = [];
   private names = new Map<string, string>();
   private host: Promise<AnalysisHost> | undefined;
-  private readonly kb: KbProvider = createKbProvider();
+  private readonly kb: KbProvider;
   private readonly cache: FactsCache | undefined;
 
   constructor(readonly plan: IndexPlan, private deadlock: DeadlockOptions, private readonly events: IndexEvents) {
+    this.kb = createKbProvider(plan.kbOverrides?.files ?? []);
     this.cache = plan.cacheDir ? new FactsCache(plan.cacheDir) : undefined;
   }
 
@@ -87,7 +90,7 @@ export class ProgramIndex {
     let last = 0;
     let unreadable = 0;
     await analyseFiles(abs, {
-      jobs: plan.jobs, cache: this.cache, kernelVersion: plan.kernelVersion, disabledChecks: [], maxBytes: plan.maxBytes,
+      jobs: plan.jobs, cache: this.cache, kernelVersion: plan.kernelVersion, disabledChecks: [], maxBytes: plan.maxBytes, kbOverrides: plan.kbOverrides,
       onFile: (r) => this.keep(r.abs, r.text, r.facts),
       onProblem: (file, message, isError) => {
         if (isError) unreadable++;
@@ -129,7 +132,7 @@ export class ProgramIndex {
         this.drop(rel);
         continue;
       }
-      const key = { contentHash: hashBytes(bytes), analyser: ANALYSER_VERSION, kernelVersion: this.plan.kernelVersion, disabledChecks: [] };
+      const key = { contentHash: hashBytes(bytes), analyser: analyserKey(this.plan.kbOverrides?.key), kernelVersion: this.plan.kernelVersion, disabledChecks: [] };
       let facts = this.cache?.get(key);
       if (!facts) {
         const errors: string[] = [];

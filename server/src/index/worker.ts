@@ -12,7 +12,8 @@ import type { WorkRequest, WorkResult } from './protocol';
 const programIndex = (workerData as { role?: string } | null)?.role === PROGRAM_INDEX_ROLE;
 if (programIndex && parentPort) runProgramIndexWorker(parentPort);
 
-const hostP = programIndex ? undefined : initParser().then((p) => new AnalysisHost(p, createKbProvider().view));
+const overrides = (workerData as { kbOverrides?: { path: string; text: string }[] } | null)?.kbOverrides ?? [];
+const hostP = programIndex ? undefined : initParser().then((p) => new AnalysisHost(p, createKbProvider(overrides).view));
 
 if (hostP) parentPort?.on('message', async (req: WorkRequest) => {
   let res: WorkResult;

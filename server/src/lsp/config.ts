@@ -23,7 +23,7 @@ export const DEFAULT_CONFIG: Config = {
   diagnostics: { disabled: [], minimumSeverity: 'hint', showRefactorings: false },
   maxFileSizeMB: 10,
   kernelRoot: '',
-  kbPaths: [],
+  kbPaths: ['.reclaim-lens/*.jsonc'],
   model: { loopbackNfs: false },
   index: { enabled: 'auto', paths: [] },
   deadlock: { classLevel: true },

@@ -15,6 +15,7 @@ import { AnalysisHost, type FileAnalysis } from '../ide/host';
 import { hover } from '../ide/hover';
 import { inlayHints } from '../ide/inlayHints';
 import { resolveKernelVersion } from '../io/kernelTree';
+import { readKbOverrides } from '../io/kbOverrides';
 import { initParser } from '../syntax/parser';
 import { parseConfig, type Config } from './config';
 import { SimulateRequest, StatusNotification, type StatusParams } from './protocol';
@@ -56,6 +57,8 @@ export function startServer(connection: Connection = createConnection(ProposedFe
   const timers = new Map<string, NodeJS.Timeout>();
   let parser: Parser | undefined;
   let kb: KbProvider | undefined;
+  /** digest of the knowledge-base override files in force ('' when none) */
+  let kbKey = '';
   let host: AnalysisHost | undefined;
   let canConfigure = false;
   let canRefreshHints = false;
@@ -208,6 +211,7 @@ export function startServer(connection: Connection = createConnection(ProposedFe
     parser = await initParser();
     kb = createKbProvider();
     host = new AnalysisHost(parser, kb.view);
+    kbKey = '';
     wsIndex.setFolder(rootPath);
     return {
       capabilities: {
@@ -222,17 +226,41 @@ export function startServer(connection: Connection = createConnection(ProposedFe
     };
   });
 
+  /**
+   * reclaimLens.kb.paths (the workspace folder's setting, relative to it): the override files are read again on
+   * every change of settings; when what they say changed, the knowledge base and every open analysis are rebuilt.
+   */
+  async function loadKbOverrides(): Promise<void> {
+    if (!parser) return;
+    const scope = rootPath ? pathToFileURL(rootPath).toString() : undefined;
+    const config = scope ? await configFor(scope) : undefined;
+    const read = readKbOverrides(config?.kbPaths ?? [], rootPath ?? process.cwd());
+    for (const p of read.problems) warn(`Reclaim Lens: reclaimLens.kb.paths: ${p}`);
+    if (read.key === kbKey) return;
+    kbKey = read.key;
+    kb = createKbProvider(read.files);
+    host = new AnalysisHost(parser, kb.view);
+    states.clear();
+    for (const p of kb.problems) warn(`Reclaim Lens: knowledge base: ${p}`);
+    if (read.files.length) log(`knowledge base: ${read.files.length} override file(s): ${read.files.map((f) => f.path).join(', ')}`);
+  }
+
   connection.onInitialized(() => {
     if (canConfigure) void connection.client.register(DidChangeConfigurationNotification.type, { section: 'reclaimLens' });
     for (const p of kb?.problems ?? []) warn(`Reclaim Lens: knowledge base: ${p}`);
     status({ state: 'ready', message: 'ready' });
+    void loadKbOverrides().then(() => {
+      for (const doc of documents.all()) schedule(doc, 0);
+    }, (e) => connection.console.error(`knowledge-base overrides: ${e instanceof Error ? e.stack : String(e)}`));
     void wsIndex.configure();
   });
 
   connection.onDidChangeConfiguration(() => {
     configs.clear();
     reportedProblems.clear();
-    for (const doc of documents.all()) schedule(doc, 0);
+    void loadKbOverrides().catch((e) => connection.console.error(`knowledge-base overrides: ${e instanceof Error ? e.stack : String(e)}`)).then(() => {
+      for (const doc of documents.all()) schedule(doc, 0);
+    });
     void wsIndex.configure();
   });
   documents.onDidSave((e) => wsIndex.saved(e.document.uri));

@@ -22,6 +22,7 @@ import { workerScript } from '../index/pool';
 import type { DeadlockOptions, IndexPlan, IndexSnapshot } from '../index/programIndex';
 import { PROGRAM_INDEX_ROLE, type ProgramIndexMessage, type ProgramIndexRequest } from '../index/programWorker';
 import { resolveKernelVersion } from '../io/kernelTree';
+import { readKbOverrides } from '../io/kbOverrides';
 import { existingKernelDirs, isSourceFile, looksLikeKernelTree } from '../io/sourceTree';
 import type { Config } from './config';
 import { toProgramDiagnostic, type ProgramLocator } from './toProto';
@@ -232,7 +233,10 @@ export class WorkspaceIndex {
     const maxBytes = Math.round(config.maxFileSizeMB * 1024 * 1024);
     // One core stays with the server's thread (and the editor).
     const jobs = Math.max(1, Math.min(8, os.availableParallelism() - 1));
-    return { root, paths, kernelVersion, maxBytes, jobs, cacheDir: defaultCacheDir(), key: JSON.stringify([root, paths, kernelVersion, maxBytes]) };
+    // Override files are reported by the server (lsp/server.ts), which reads the same setting.
+    const kb = readKbOverrides(config.kbPaths, folder);
+    const kbOverrides = { files: kb.files, key: kb.key };
+    return { root, paths, kernelVersion, maxBytes, jobs, cacheDir: defaultCacheDir(), kbOverrides, key: JSON.stringify([root, paths, kernelVersion, maxBytes, kb.key]) };
   }
 
   private covers(abs: string): boolean {
@@ -285,7 +289,7 @@ export class WorkspaceIndex {
       this.env.connection.console.error(`workspace index stopped (exit code ${code})`);
       this.endProgress();
     });
-    this.post({ type: 'build', plan: { root: plan.root, paths: plan.paths, kernelVersion: plan.kernelVersion, maxBytes: plan.maxBytes, jobs: plan.jobs, cacheDir: plan.cacheDir }, deadlock: this.deadlock });
+    this.post({ type: 'build', plan: { root: plan.root, paths: plan.paths, kernelVersion: plan.kernelVersion, maxBytes: plan.maxBytes, jobs: plan.jobs, cacheDir: plan.cacheDir, kbOverrides: plan.kbOverrides }, deadlock: this.deadlock });
   }
 
   private received(m: ProgramIndexMessage, plan: Plan, t0: number): void {
