@@ -26,7 +26,9 @@ conn.onNotification('textDocument/publishDiagnostics', (p: PublishDiagnosticsPar
   published.push(p.diagnostics);
   waiter?.();
 });
-conn.onNotification('window/showMessage', (p: { message: string }) => messages.push(p.message));
+conn.onNotification('window/showMessage', (p: { message: string }) => {
+  messages.push(p.message);
+});
 conn.onNotification('window/logMessage', () => undefined);
 conn.onNotification('reclaimLens/status', () => undefined);
 conn.onRequest('workspace/configuration', (p: { items: unknown[] }) => p.items.map(() => settings));

@@ -19,6 +19,20 @@ export interface ProgramFindingLike {
   model?: string;
   /** the locks of a deadlock's cycle, the held one first (`demo_cache_lock`, `fs_reclaim`): the code lens's title */
   cycle?: readonly string[];
+  /** gfp bits the reclaim path of the cycle needs (deadlockRequires): what the quick fix takes away */
+  requires?: readonly string[];
+}
+
+/**
+ * The gfp bits an allocation must have for the reclaim side of a deadlock finding to happen: `__GFP_FS` for a cycle
+ * through fs_reclaim (lockdep acquires it only for __GFP_FS allocations) or a path gated on it, `__GFP_IO` for I/O
+ * to a frozen queue, none when any direct reclaim gets there (mmu-notifier invalidation, reclaim without __GFP_FS).
+ */
+export function deadlockRequires(f: { code: string; parts?: { pseudo?: string; take?: { requireNames: string[] } } }): string[] {
+  if (f.code === 'reclaim-frozen-queue') return ['__GFP_IO'];
+  const out = (f.parts?.take?.requireNames ?? []).filter((n) => n === '__GFP_FS' || n === '__GFP_IO');
+  if (f.parts?.pseudo === 'fs_reclaim' && !out.includes('__GFP_FS')) out.push('__GFP_FS');
+  return out;
 }
 
 export interface ProgramDiagnostic {
@@ -35,6 +49,8 @@ export interface ProgramDiagnostic {
   model?: string;
   /** the locks of the cycle, the held one first */
   cycle?: readonly string[];
+  /** gfp bits the cycle's reclaim path needs (for the narrowing quick fix) */
+  requires?: readonly string[];
 }
 
 const RANK: Record<Severity, number> = { error: 0, warning: 1, information: 2, hint: 3 };
@@ -51,6 +67,7 @@ export function programDiagnostics(findings: readonly ProgramFindingLike[], conf
       ...(f.report ? { report: f.report } : {}),
       ...(f.model ? { model: f.model } : {}),
       ...(f.cycle?.length ? { cycle: [...f.cycle] } : {}),
+      ...(f.requires ? { requires: [...f.requires] } : {}),
     });
   }
   return out.sort((a, b) => (a.file < b.file ? -1 : a.file > b.file ? 1 : 0) || a.range.start - b.range.start || a.code.localeCompare(b.code));

@@ -12,7 +12,7 @@ import { compactFacts, lineStartsOf, positionAt, programWithContexts, type Progr
 import { createKbProvider, type KbProvider } from '../analysis/kbView';
 import { AnalysisHost } from '../ide/host';
 import { findingModel, SIMULABLE_CODES } from '../ide/findingModel';
-import type { ProgramFindingLike } from '../ide/programDiagnostics';
+import { deadlockRequires, type ProgramFindingLike } from '../ide/programDiagnostics';
 import { collectSourceFiles } from '../io/sourceTree';
 import { initParser } from '../syntax/parser';
 import { decodeSource } from '../syntax/sourceFile';
@@ -190,6 +190,7 @@ export class ProgramIndex {
         related: f.related.map((r) => ({ file: r.file, span: { start: r.span.start, end: r.span.end }, message: r.message })), report: f.report,
         ...(m?.ok ? { model: m.model.text } : {}),
         ...(f.cycle.length ? { cycle: [...f.cycle] } : {}),
+        ...(f.code === 'reclaim-deadlock' || f.code === 'reclaim-frozen-queue' ? { requires: deadlockRequires(f) } : {}),
       });
       need(f.file);
       for (const r of f.related) need(r.file);

@@ -7,7 +7,7 @@ import type { CodeAction, CodeActionParams, Diagnostic as LspDiagnostic } from '
 import type { TextDocument } from 'vscode-languageserver-textdocument';
 import { OFF_BY_DEFAULT } from '../analysis/checks';
 import type { FileFacts, Finding } from '../analysis/facts';
-import { codeFixes, FIX_ALL_CODES, FIXABLE_CODES, fixAll, wholeEdit, type Analyser } from '../ide/fixes';
+import { codeFixes, FIX_ALL_CODES, FIXABLE_CODES, fixAll, PROGRAM_FIXABLE_CODES, wholeEdit, type Analyser, type DeadlockTarget } from '../ide/fixes';
 import type { Config } from './config';
 import { FIX_ALL_KIND, toDiagnostic, toDisabledFix, toFixAll, toQuickFix } from './toProto';
 
@@ -19,6 +19,8 @@ export interface CodeActionEnv {
   disabledSupport: boolean;
   /** the document's current analysis, when there is one: no fixable finding in the range answers at once */
   facts?: FileFacts;
+  /** whole-program findings in the range (the workspace index's reclaim deadlocks), with what their fix needs */
+  extra?: readonly DeadlockTarget[];
 }
 
 export function codeActions(doc: TextDocument, p: CodeActionParams, env: CodeActionEnv): CodeAction[] {
@@ -32,9 +34,10 @@ export function codeActions(doc: TextDocument, p: CodeActionParams, env: CodeAct
   const range = { start: doc.offsetAt(p.range.start), end: doc.offsetAt(p.range.end) };
   const inRange = (f: Finding) => FIXABLE_CODES.includes(f.code) && enabled(f.code) && f.span.end >= range.start && f.span.start <= range.end;
   // Code actions are asked for at every cursor move: nothing fixable here means no re-analysis at all.
-  if (wantsQuickFix && !wantsFixAll && env.facts && !env.facts.functions.some((fn) => fn.findings.some(inRange))) return [];
+  const extra = (env.extra ?? []).filter((f) => PROGRAM_FIXABLE_CODES.includes(f.code) && enabled(f.code));
+  if (wantsQuickFix && !wantsFixAll && env.facts && !extra.length && !env.facts.functions.some((fn) => fn.findings.some(inRange))) return [];
   if (wantsQuickFix) {
-    const r = codeFixes(env.analyser, text, { range, codes: FIXABLE_CODES.filter(enabled) });
+    const r = codeFixes(env.analyser, text, { range, codes: FIXABLE_CODES.filter(enabled), extra });
     const diagnosticOf = (f: Finding): LspDiagnostic | undefined => {
       if (!shown(f.code)) return undefined;
       const start = doc.positionAt(f.span.start);

@@ -304,9 +304,15 @@ export function startServer(connection: Connection = createConnection(ProposedFe
     if (decodeProblem(doc.getText(), config.maxFileSizeMB * 1024 * 1024)) return null;
     const analyser = createAnalyser(parser, kb.view, kernelVersionFor(doc.uri, config));
     const facts = (await analysisOf(doc))?.st.analysis?.facts;
-    const actions = codeActions(doc, p, { analyser, config, helpHref, disabledSupport: canShowDisabledActions, facts });
+    const simulations = wsIndex.simulationsAt(doc.uri, p.range, config.diagnostics);
+    // The workspace index's reclaim deadlocks get the narrowing quick fix (ide/fixes/deadlockMask.ts) too.
+    const extra = simulations.filter((s) => s.requires).map((s) => ({
+      code: String(s.diagnostic.code), severity: 'warning' as const, message: String(s.diagnostic.message), function: s.function, related: [],
+      span: { start: doc.offsetAt(s.diagnostic.range.start), end: doc.offsetAt(s.diagnostic.range.end) }, requires: [...s.requires!],
+    }));
+    const actions = codeActions(doc, p, { analyser, config, helpHref, disabledSupport: canShowDisabledActions, facts, extra });
     // "Simulate deadlock" on the workspace index's deadlock diagnostics (lsp/simulateActions.ts).
-    return [...actions, ...simulateDeadlockActions(p, wsIndex.simulationsAt(doc.uri, p.range, config.diagnostics))];
+    return [...actions, ...simulateDeadlockActions(p, simulations)];
   }));
 
   // ---- .rlsim models (lsp/rlsim.ts): go-to-source, "▶ Run model" code lens, reclaimLens/simulate ----

@@ -59,6 +59,8 @@ export interface IndexSimulation {
   baseUri: string;
   /** the locks of the cycle, the held one first (for the code lens's title) */
   cycle?: readonly string[];
+  /** reclaim-deadlock, reclaim-frozen-queue: the gfp bits the cycle's reclaim path needs (the narrowing quick fix) */
+  requires?: readonly string[];
 }
 
 export class WorkspaceIndex {
@@ -177,6 +179,7 @@ export class WorkspaceIndex {
       out.push({
         diagnostic, model: d.model, function: d.function, baseUri: pathToFileURL(path.join(root, `${d.function}.rlsim`)).toString(),
         ...(d.cycle ? { cycle: d.cycle } : {}),
+        ...(d.requires ? { requires: d.requires } : {}),
       });
     }
     return out;

@@ -16,11 +16,12 @@ import { offsetMapper, type TextEdit } from './edits';
 import { narrowOr } from './narrowOr';
 import { redundantNofs } from './redundantNofs';
 import { scopeCandidate } from './scopeCandidate';
-import type { Analyser, CallerOracle, CandidateFix, FixBuilder, Refusal, Snapshot, VerifiedFix } from './types';
+import type { Analyser, CallerOracle, CandidateFix, DeadlockTarget, FixBuilder, Refusal, Snapshot, VerifiedFix } from './types';
 import { unnecessaryNofs } from './unnecessaryNofs';
+import { deadlockMask } from './deadlockMask';
 import { snapshotOf, verify } from './verify';
 
-export type { Analyser, CallerOracle, CallerVerdict, CandidateFix, FixKind, Refusal, VerifiedFix } from './types';
+export type { Analyser, CallerOracle, CallerVerdict, CandidateFix, DeadlockTarget, FixKind, Refusal, VerifiedFix } from './types';
 export type { TextEdit } from './edits';
 export { applyEdits } from './edits';
 
@@ -32,6 +33,13 @@ const BUILDERS: Readonly<Record<string, FixBuilder>> = {
   'nofs-unnecessary': unnecessaryNofs,
   'sleep-in-atomic': atomicMask,
 };
+
+/** Fixes for whole-program findings handed in through FixRequest.extra (fix 3, the narrow part). */
+const PROGRAM_BUILDERS: Readonly<Record<string, FixBuilder>> = {
+  'reclaim-deadlock': deadlockMask,
+  'reclaim-frozen-queue': deadlockMask,
+};
+export const PROGRAM_FIXABLE_CODES: readonly string[] = Object.keys(PROGRAM_BUILDERS);
 
 /** Codes with quick fixes, in the order fix-all applies them (balanced scopes first: other fixes require them). */
 export const FIXABLE_CODES: readonly string[] = Object.keys(BUILDERS);
@@ -59,6 +67,11 @@ export interface FixRequest {
   range?: { start: number; end: number };
   /** what calling contexts say (nofs-unnecessary); default: the file's own call graph */
   callers?: CallerOracle;
+  /**
+   * whole-program findings in this file that the file's facts do not hold (the workspace index's reclaim deadlocks),
+   * fixed by PROGRAM_BUILDERS (codeFixes only: fix-all and `check --fix` work on the file's own findings)
+   */
+  extra?: readonly DeadlockTarget[];
 }
 
 /** Per snapshot: the function list and callee lock effects, and each function's walk on demand. */
@@ -83,8 +96,8 @@ class Walks {
   }
 }
 
-function candidatesFor(an: Analyser, snap: Snapshot, walks: Walks, fn: FunctionFacts, f: Finding, callers: CallerOracle): CandidateFix[] | Refusal {
-  const builder = BUILDERS[f.code];
+function candidatesFor(an: Analyser, snap: Snapshot, walks: Walks, fn: FunctionFacts, f: Finding, callers: CallerOracle, builders = BUILDERS): CandidateFix[] | Refusal {
+  const builder = builders[f.code];
   if (!builder) return { code: f.code, target: f, reason: 'no quick fix for this code' };
   if (fn.hasError) return { code: f.code, target: f, reason: `${fn.name}() has a syntax error: its analysis cannot verify a fix` };
   const w = walks.of(fn);
@@ -104,6 +117,15 @@ export function codeFixes(an: Analyser, text: string, req: FixRequest = {}): { f
   const fixes: VerifiedFix[] = [];
   const refused: Refusal[] = [];
   const findings: Finding[] = [];
+  const offer = (c: CandidateFix[], f: Finding) => {
+    for (const cand of c) {
+      const v = verify(an, snap, cand);
+      if (v.ok) {
+        v.after.file.dispose();
+        fixes.push({ ...cand, followUps: v.followUps });
+      } else refused.push({ code: cand.code, kind: cand.kind, target: f, reason: v.reason });
+    }
+  };
   try {
     const walks = new Walks(snap, an.kb);
     for (const fn of snap.facts.functions) {
@@ -116,14 +138,21 @@ export function codeFixes(an: Analyser, text: string, req: FixRequest = {}): { f
           refused.push(c);
           continue;
         }
-        for (const cand of c) {
-          const v = verify(an, snap, cand);
-          if (v.ok) {
-            v.after.file.dispose();
-            fixes.push({ ...cand, followUps: v.followUps });
-          } else refused.push({ code: cand.code, kind: cand.kind, target: f, reason: v.reason });
-        }
+        offer(c, f);
       }
+    }
+    for (const f of req.extra ?? []) {
+      if (!PROGRAM_BUILDERS[f.code]) continue;
+      if (req.range && (f.span.end < req.range.start || f.span.start > req.range.end)) continue;
+      const fn = snap.facts.functions.find((x) => x.span.start <= f.span.start && f.span.end <= x.span.end);
+      if (!fn) {
+        refused.push({ code: f.code, target: f, reason: 'the finding is not inside a function of this text (the file changed since the workspace index saw it)' });
+        continue;
+      }
+      findings.push(f);
+      const c = candidatesFor(an, snap, walks, fn, f, callers, PROGRAM_BUILDERS);
+      if (!Array.isArray(c)) refused.push(c);
+      else offer(c, f);
     }
   } finally {
     snap.file.dispose();

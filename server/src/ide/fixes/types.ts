@@ -8,7 +8,15 @@ import type { FunctionInfo } from '../../syntax/ast';
 import type { SourceFile } from '../../syntax/sourceFile';
 import type { TextEdit } from './edits';
 
-export type FixKind = 'redundant-nofs' | 'close-scope' | 'narrow-or' | 'scope-candidate' | 'unnecessary-nofs' | 'atomic-mask';
+export type FixKind = 'redundant-nofs' | 'close-scope' | 'narrow-or' | 'scope-candidate' | 'unnecessary-nofs' | 'atomic-mask' | 'deadlock-mask';
+
+/**
+ * A whole-program finding (reclaim-deadlock, reclaim-frozen-queue) handed to the fixes from outside the file's facts,
+ * with the gfp bits the reclaim path of its cycle requires (`__GFP_FS`, `__GFP_IO`; none: any direct reclaim).
+ */
+export interface DeadlockTarget extends Finding {
+  requires: string[];
+}
 
 /**
  * What a fix means to change, so that verification can tell an intended mask change from an accident. Every other
