@@ -878,8 +878,10 @@ function applyLock(s: AState, api: LockApiEntry, args: Node[], site: Node, ctx: 
   const classes = lockClassesFor(api, args, ctx);
   if (api.op === 'release') {
     if (classes.length && classes[0].anyOf) {
-      // One of these classes, unknown which: the most recently taken of them.
+      // One of these classes, unknown which: the most recently taken of them. None taken here: the caller's, whichever
+      // it holds (xfs_dir2_block_getdents's `xfs_iunlock(dp, *lock_mode)` drops what xfs_readdir took).
       const i = lastIndex(s.held, (h) => classes.some((c) => c.cls === h.cls));
+      if (i < 0) for (const { cls } of classes) recordForeignRelease(ctx, cls, site);
       return i < 0 ? s : { ...s, held: s.held.filter((_, j) => j !== i) };
     }
     let held = s.held;
