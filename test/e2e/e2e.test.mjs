@@ -19,6 +19,8 @@ const MODEL_FILE = 'models/kswapd-abba.rlsim';
 /** Indexed by the workspace index (.vscode/settings.json: reclaimLens.index.paths): whole-program deadlocks. */
 const RECLAIM_FILE = 'deadlocks/fs/demo/demo_cache.c';
 const FAULT_FILE = 'deadlocks/fs/demofs/demofs_file.c';
+/** fs/jffs2 of linux-source-6.12, copied in by run.sh: a real reclaim recursion */
+const JFFS2_FILE = 'deadlocks/fs/jffs2/xattr.c';
 /** The key run.sh binds to reclaimLens.simulateDeadlock with models/xfs-ilock-super-cache-scan.rlsim's text. */
 const SIMULATE_DEADLOCK_KEY = 'Control+Alt+Shift+D';
 
@@ -193,6 +195,24 @@ step('Simulate deadlock from a fault-deadlock finding: copy_to_user under the lo
   await wb.dismissHovers();
   await wb.readmeShot('simulate-fault', wb.page.locator('.part.editor'));
 }, { timeout: 120_000 });
+
+step('Simulate deadlock on a real kernel finding: jffs2 allocates under c->xattr_sem, which jffs2_evict_inode() takes in reclaim', async () => {
+  await wb.openFile(JFFS2_FILE);
+  await wb.gotoLine(367, 9); // `xd->xname = kmalloc(name_len + 1 + xsize, GFP_KERNEL);` under c->xattr_sem
+  // Information severity (reclaim evicts only unlinked inodes this way: the rare path), from the workspace index.
+  await wb.activeEditor().locator('.squiggly-info').first().waitFor({ timeout: 120_000 });
+  await wb.focusEditor();
+  await wb.runQuickFix('Simulate deadlock: create_xattr_datum() (reclaim-deadlock)');
+  const view = wb.simulationView();
+  await view.locator('h1', { hasText: 'reclaim-deadlock in create_xattr_datum() at deadlocks/fs/jffs2/xattr.c:367' }).waitFor({ timeout: 60_000 });
+  await view.locator('.verdict.deadlock', { hasText: 'Deadlock' }).waitFor();
+  await view.locator('.timeline .card .label', { hasText: 'lock(&jffs2_sb_info->xattr_sem)' }).first().waitFor();
+  await view.locator('.timeline .card .label', { hasText: 'alloc(GFP_KERNEL)' }).first().waitFor();
+  await view.locator('button[data-act="last"]').click();
+  await view.locator('.position', { hasText: /^Deadlock \(after step \d+\)/ }).waitFor();
+  await wb.dismissHovers();
+  await wb.readmeShot('simulate-real-jffs2', wb.page.locator('.part.editor'));
+}, { timeout: 180_000 });
 
 step('Simulate deadlock opens the simulation view with the threads and locks of the scenario', async () => {
   await wb.openFile(XFS_FILE);

@@ -68,6 +68,12 @@ cp -r "$e2e/workspace" "$run/workspace"
 # The reclaim-deadlock case of the workspace is the bundled example itself (the quick start checks the same file).
 mkdir -p "$run/workspace/deadlocks/fs/demo"
 cp "$e2e/../../examples/fs/demo/cache.c" "$run/workspace/deadlocks/fs/demo/demo_cache.c"
+# A real finding too: fs/jffs2 of linux-source-6.12 (scripts/extract-kernel.sh), whose create_xattr_datum()
+# allocates under c->xattr_sem, which jffs2_evict_inode() takes (docs/evaluation/real-cycles.md, B1).
+jffs2="$root/.cache/kernel/6.12/fs/jffs2"
+[ -d "$jffs2" ] || { echo "e2e: $jffs2 is missing: run scripts/extract-kernel.sh first" >&2; exit 1; }
+mkdir -p "$run/workspace/deadlocks/fs"
+cp -r "$jffs2" "$run/workspace/deadlocks/fs/jffs2"
 cat > "$run/data/User/settings.json" <<'EOF'
 {
   "workbench.startupEditor": "none",
