@@ -778,7 +778,10 @@ export function deriveCalleeEffects(run: FunctionRun): CalleeLockEffect[] {
     // A lock of the caller that the function drops and takes again (`spin_unlock(l); schedule(); spin_lock(l);`)
     // is neither taken nor released by it, as its caller sees it.
     const dropped = new Set(run.releases.map((r) => r.cls));
-    for (const h of everyExit((st) => st.held.filter((x) => taken(x) && !x.guard && !x.cls.startsWith('*') && !dropped.has(x.cls)), (x) => x.cls)) {
+    // A lock taken by an API that can fail (mutex_lock_interruptible) is held only if the caller's test of the result
+    // says so: such a function (xe_vm_lock returns dma_resv_lock_interruptible's value) is not a wrapper to callers.
+    const sure = (x: HeldLock) => !run.kb.lock(x.api)?.mayFail;
+    for (const h of everyExit((st) => st.held.filter((x) => taken(x) && sure(x) && !x.guard && !x.cls.startsWith('*') && !dropped.has(x.cls)), (x) => x.cls)) {
       out.push({ op: 'acquire', held: { cls: h.cls, kind: h.kind, read: h.read, atomic: h.atomic, irqsOff: h.irqsOff } });
     }
     for (const f of everyExit((st) => st.scopes.filter((x) => mine(x.site) && x.storage !== 'local' && x.storage !== 'discarded'), (x) => `${x.family}:${x.cookie}`)) {

@@ -141,6 +141,8 @@ export const lockApiEntrySchema = z
     irqsOff: z.boolean().optional(),
     bhOff: z.boolean().optional(),
     sleeps: z.boolean().optional(),
+    /** an acquire that returns an error without the lock (interrupted, killed): callers test its result */
+    mayFail: z.boolean().optional(),
     flagsArg: argIndex.optional(),
     versions: versions.optional(),
     source,

@@ -93,6 +93,7 @@ export interface LockApiEntry {
   irqsOff?: boolean; // *_irq / *_irqsave
   bhOff?: boolean; // *_bh
   sleeps?: boolean; // acquiring may sleep (mutex_lock, down_write)
+  mayFail?: boolean; // returns an error without the lock when interrupted or killed (mutex_lock_interruptible)
   flagsArg?: number; // xfs_ilock(ip, XFS_ILOCK_EXCL): argument whose flag names select classes (see lockFlags)
   versions?: KernelTable[];
   source: Source;
