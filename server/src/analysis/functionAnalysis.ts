@@ -428,7 +428,7 @@ export function analyseFunction(fn: FunctionInfo, file: SourceFile, kb: KbView, 
 
   const ctx: WalkCtx = {
     kb, types, gfpLocals, params, run, siteIndex, callIndex, callSiteIndex, acquireIndex: new Map(), opaqueCalls: new Map(), callSiteStates: new Map(), recording: false, callees,
-    lockContexts: (n) => kb.lockContext(n)?.cls, relevant: kbRelevant, marks, interesting: new Map(), names: new Map(), args: new Map(), conds: new Map(), correlated, classes: new Map(),
+    lockContexts: (n) => kb.lockContext(n)?.cls, relevant: kbRelevant, marks, interesting: new Map(), names: new Map(), args: new Map(), conds: new Map(), fallibleInCond: new Set(), correlated, classes: new Map(),
   };
 
   // Pass over the DAG in reverse post-order; back edges feed new states into loop heads for another pass.
@@ -547,6 +547,8 @@ interface WalkCtx {
   names: Map<number, string | undefined>;
   args: Map<number, Node[]>;
   conds: Map<number, CondSpec>;
+  /** fallible acquires that are a branch condition themselves: taken on the condition's false edge (assume) */
+  fallibleInCond: Set<number>;
   /** normalised conditions that at least two branches of the function test */
   correlated: ReadonlySet<string>;
   classes: Map<string, CallLockClass[]>;
@@ -554,8 +556,11 @@ interface WalkCtx {
 
 function transferOp(op: CfgOp, states: Counted[], ctx: WalkCtx): Counted[] {
   switch (op.kind) {
-    case 'eval':
     case 'cond':
+      // Reduce the condition first: a fallible acquire that is the condition is taken on an edge, not here.
+      condSpec(op.node, ctx);
+      return walkExpr(op.node, states, ctx);
+    case 'eval':
       return walkExpr(op.node, states, ctx);
     case 'guard-acquire':
     case 'guard-release': {
@@ -568,18 +573,25 @@ function transferOp(op: CfgOp, states: Counted[], ctx: WalkCtx): Counted[] {
     case 'return':
       for (const c of states) ctx.run.exits.push({ at: span(op.node), count: c.count, state: c.s });
       return states;
-    case 'opaque': {
+    case 'opaque':
       // The statement changes nothing we track, but the functions it calls run in these states.
-      let calls = ctx.opaqueCalls.get(op.start);
-      if (!calls) ctx.opaqueCalls.set(op.start, (calls = [...textualCalls(ctx.run.file.text, op.start, op.end)]));
-      for (const call of calls) recordCallSite(ctx, call.name, call.span, states, []);
-      return states;
-    }
+      return recordTextualCalls(op.start, op.end, states, ctx);
   }
 }
 
 /** Applies the calls, assignments and declarators of a statement in evaluation order (post-order). */
+/** The calls in [start, end), found in the text, as call sites in these states (nothing else there matters). */
+function recordTextualCalls(start: number, end: number, states: Counted[], ctx: WalkCtx): Counted[] {
+  let calls = ctx.opaqueCalls.get(start);
+  if (!calls) ctx.opaqueCalls.set(start, (calls = [...textualCalls(ctx.run.file.text, start, end)]));
+  for (const call of calls) recordCallSite(ctx, call.name, call.span, states, []);
+  return states;
+}
+
 function walkExpr(root: Node, states: Counted[], ctx: WalkCtx): Counted[] {
+  // An expression with nothing relevant in it (the value of `return helper();`, a condition `if (check(x))` of a
+  // statement that matters for its branches) still calls functions: they are call sites in these states.
+  if (!hasMarkIn(ctx.marks, root.startIndex, root.endIndex)) return recordTextualCalls(root.startIndex, root.endIndex, states, ctx);
   for (const { n, type } of interestingNodes(root, ctx)) {
     switch (type) {
       case 'call_expression':
@@ -654,6 +666,12 @@ function onCall(call: Node, states: Counted[], ctx: WalkCtx): Counted[] {
     }
     if (lock.op === 'might-acquire') {
       recordAcquires(lock, argsOf(call, ctx), call, states, ctx, { declared: true });
+      return states;
+    }
+    if (lock.op === 'acquire' && lock.mayFail && ctx.fallibleInCond.has(call.id)) {
+      // `if (mutex_lock_interruptible(&m)) return -EINTR;`: held on the false edge only (assume).
+      if (lock.sleeps) observe(ctx, 'sleep', name, call, states);
+      recordAcquires(lock, argsOf(call, ctx), call, states, ctx, {});
       return states;
     }
     if (lock.op === 'assert-held') return states.map((c) => ({ s: assertHeld(c.s, lock, argsOf(call, ctx), call, ctx), count: c.count }));
@@ -1105,7 +1123,9 @@ type CondSpec =
   | { k: 'not'; of: CondSpec }
   | { k: 'var'; key: string }
   | { k: 'and' | 'or'; l: CondSpec; r: CondSpec }
-  | { k: 'trylock'; api: LockApiEntry; args: Node[]; call: Node };
+  | { k: 'trylock'; api: LockApiEntry; args: Node[]; call: Node }
+  /** an acquire that can fail (mutex_lock_interruptible): 0 is success, so the lock is held on the false edge */
+  | { k: 'fallible'; api: LockApiEntry; args: Node[]; call: Node };
 
 function condSpec(cond: Node, ctx: WalkCtx): CondSpec {
   let spec = ctx.conds.get(cond.id);
@@ -1143,6 +1163,10 @@ function buildCondSpec(cond: Node, ctx: WalkCtx, depth: number): CondSpec {
       const name = calleeName(n);
       const api = name ? ctx.kb.lock(name) : undefined;
       if (api && api.op === 'trylock') return { k: 'trylock', api, args: argsOf(n, ctx), call: n };
+      if (api && api.op === 'acquire' && api.mayFail) {
+        ctx.fallibleInCond.add(n.id);
+        return { k: 'fallible', api, args: argsOf(n, ctx), call: n };
+      }
       return { k: 'none' };
     }
     default:
@@ -1181,6 +1205,8 @@ function assumeSpec(s: AState, c: CondSpec, value: boolean, ctx: WalkCtx, rememb
     }
     case 'trylock':
       return value ? applyLock(s, c.api, c.args, c.call, ctx, false) : s;
+    case 'fallible':
+      return value ? s : applyLock(s, c.api, c.args, c.call, ctx, false);
   }
 }
 
