@@ -1,161 +1,159 @@
-// `npm run bench`: the figures of docs/benchmarks.md, measured against baselines taken in the same run.
-//   analysis of fs/ + mm/ (linux-source-6.12) vs tree-sitter parse-only time of the same files (median of N runs)
-//   hint latency for the largest files: analysis + inlay hints after the parse (median of 7 runs per file)
-//   the simulator's state-space growth for 2…6 threads
-// Options: --runs N (default 3), --tree DIR (default .cache/kernel/6.12), --quick (fs/xfs + mm only), --no-write.
+// `npm run bench`: the figures of docs/benchmarks.md, each against a baseline measured in the same run, printed and
+// written to docs/benchmarks.md (a header with the machine; each section replaces its own block, so `--only` refreshes
+// some and keeps the others). Sections (default: all but the --full ones; about 20–30 min on 2 cores):
+//   analysis    per-file analysis of fs/ + mm/ vs tree-sitter parse-only, one thread            (bench/analysis.ts)
+//   program     the whole-program pass (call graph, contexts, deadlocks) on those facts          (bench/analysis.ts)
+//   hints       hint latency after the parse, largest files, vs their parse                      (bench/analysis.ts)
+//   latency     per-file hint latency (median/p95) over every .c file of fs/ + mm/ vs parse-only (bench/latency.ts)
+//   index       cold index, warm start, check, peak RSS, cache size of --dirs (fs mm include) with the CLI,
+//               vs parallel parse-only with the same worker count                                (bench/index.ts)
+//   lsp         edit-to-refresh in the language server: didChange → hints, didSave → another file's diagnostics
+//                                                                                               (bench/lsp.ts)
+//   coccinelle  spatch with the kernel's call_kern.cocci on --cocci-dirs vs ours: time, findings (bench/coccinelle.ts)
+//   simulator   the simulator's states/second for 2…6 threads vs SPIN on the Promela export     (bench/simulate.ts)
+//   whole       (--full) cold index, warm start, check of the whole extracted 6.12 tree           (bench/index.ts)
+//   scaling     (--full) 1/8, 1/4, 1/2, all of the extracted tree: time, memory, ms/MB            (bench/scaling.ts)
+// Options:
+//   --only a,b      these sections only (any of the above, --full ones included)
+//   --full          add whole and scaling (about 40–60 min more on 2 cores)
+//   --runs N        runs per figure, median reported (default 3; 1 for development)
+//   --jobs N        worker threads of the CLI and of parse-only (default: the number of cores)
+//   --tree DIR      the extracted kernel (default .cache/kernel/6.12)
+//   --dirs a,b      folders of the index section (default fs,mm,include)
+//   --cocci-dirs a,b  folders of the Coccinelle comparison (default: --dirs); --cocci-timeout S per spatch (1200)
+//   --lsp-paths a,b   the language server's indexed folders (default fs,mm); --lsp-file F the edited file
+//                   (default fs/btrfs/inode.c); --lsp-edits N (default 6, at least 5)
+//   --quick         small folders for development (fs/xfs + mm)
+//   --no-write      print only; --keep-tmp keeps the temporary folder (caches, workspace copy)
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
-import { findDeadlocks } from '../server/src/analysis/deadlock';
-import type { FileFacts } from '../server/src/analysis/facts';
-import { compactFacts, lineStartsOf, programWithContexts } from '../server/src/analysis/interproc';
-import { createKbProvider } from '../server/src/analysis/kbView';
-import { AnalysisHost } from '../server/src/ide/host';
-import { inlayHints } from '../server/src/ide/inlayHints';
-import { initParser, parseWith } from '../server/src/syntax/parser';
-import { benchSimulate } from './simulate';
+import { benchAnalysis } from './analysis';
+import { benchCoccinelle } from './coccinelle';
+import { benchIndex, benchWhole, type ColdWarm } from './index';
+import { benchLatency } from './latency';
+import { extractedSelection, loadAvg, ROOT, type BenchContext } from './lib';
+import { benchLsp } from './lsp';
+import { machine, measuredLine, writeReport, type Section } from './report';
+import { benchScaling } from './scaling';
+import { benchSimulate, formatBenchTable } from './simulate';
 
 const args = process.argv.slice(2);
 const opt = (name: string, def: string) => {
   const i = args.indexOf(name);
-  return i >= 0 && args[i + 1] ? args[i + 1] : def;
+  return i >= 0 && args[i + 1] !== undefined ? args[i + 1] : def;
 };
-const RUNS = parseInt(opt('--runs', '3'), 10);
-const TREE = path.resolve(opt('--tree', '.cache/kernel/6.12'));
-const QUICK = args.includes('--quick');
+const list = (s: string) => s.split(',').map((x) => x.trim()).filter(Boolean);
 
-function cFiles(dir: string): string[] {
-  const out: string[] = [];
-  const walk = (d: string) => {
-    for (const e of fs.readdirSync(d, { withFileTypes: true })) {
-      const p = path.join(d, e.name);
-      if (e.isDirectory()) walk(p);
-      else if (e.name.endsWith('.c')) out.push(p);
-    }
-  };
-  walk(dir);
-  return out.sort();
-}
-
-const median = (xs: number[]) => {
-  const s = [...xs].sort((a, b) => a - b);
-  return s.length % 2 ? s[(s.length - 1) / 2] : (s[s.length / 2 - 1] + s[s.length / 2]) / 2;
-};
+const DEFAULT_SECTIONS = ['analysis', 'program', 'hints', 'latency', 'index', 'lsp', 'coccinelle', 'simulator'];
+const FULL_SECTIONS = ['whole', 'scaling'];
+const ALL = [...DEFAULT_SECTIONS, ...FULL_SECTIONS];
 
 async function main() {
-  if (!fs.existsSync(TREE)) {
-    console.error(`bench: ${TREE} is missing: run scripts/extract-kernel.sh first`);
+  const full = args.includes('--full');
+  const quick = args.includes('--quick');
+  const only = args.includes('--only') ? list(opt('--only', '')) : undefined;
+  const unknown = (only ?? []).filter((s) => !ALL.includes(s));
+  if (unknown.length) {
+    console.error(`bench: unknown section(s) ${unknown.join(', ')}; known: ${ALL.join(', ')}`);
     process.exit(2);
   }
-  const dirs = QUICK ? ['fs/xfs', 'mm'] : ['fs', 'mm'];
-  const files = dirs.flatMap((d) => cFiles(path.join(TREE, d)));
-  const texts = files.map((f) => fs.readFileSync(f, 'latin1'));
-  const bytes = texts.reduce((a, t) => a + t.length, 0);
-  const parser = await initParser();
-  const host = new AnalysisHost(parser, createKbProvider().view);
-  const config = { kernelVersion: '6.12', disabledChecks: [] as string[] };
-
-  const parseRuns: number[] = [];
-  const fullRuns: number[] = [];
-  let sites = 0;
-  let findings = 0;
-  let facts: { path: string; facts: FileFacts; lineStarts: ArrayLike<number> }[] = [];
-  for (let r = 0; r < RUNS; r++) {
-    let t0 = performance.now();
-    for (const t of texts) parseWith(parser, t).delete();
-    parseRuns.push(performance.now() - t0);
-    t0 = performance.now();
-    sites = 0;
-    findings = 0;
-    facts = [];
-    for (const [i, t] of texts.entries()) {
-      const a = host.analyse(t, config);
-      facts.push({ path: path.relative(TREE, files[i]), facts: compactFacts(a.facts), lineStarts: lineStartsOf(t) });
-      for (const fn of a.facts.functions) {
-        sites += fn.sites.length;
-        findings += fn.findings.length;
+  const want = new Set(only ?? (full ? ALL : DEFAULT_SECTIONS));
+  const tree = path.resolve(opt('--tree', path.join(ROOT, '.cache', 'kernel', '6.12')));
+  if (!fs.existsSync(tree)) {
+    console.error(`bench: ${tree} is missing: run scripts/extract-kernel.sh first`);
+    process.exit(2);
+  }
+  if (!fs.existsSync(path.join(ROOT, 'dist', 'cli.js')) || !fs.existsSync(path.join(ROOT, 'dist', 'server.js'))) {
+    console.error('bench: dist/ is missing: run `npm run build` first');
+    process.exit(2);
+  }
+  const indexDirs = list(opt('--dirs', quick ? 'fs/xfs,mm' : 'fs,mm,include'));
+  const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'rl-bench-'));
+  const started = Date.now();
+  const ctx: BenchContext = {
+    tree, quick, full, indexDirs, tmp,
+    runs: Math.max(1, parseInt(opt('--runs', '3'), 10)),
+    jobs: Math.max(1, parseInt(opt('--jobs', String(os.availableParallelism())), 10)),
+    cocciDirs: list(opt('--cocci-dirs', indexDirs.join(','))),
+    opt,
+    log: (m) => console.error(`[${((Date.now() - started) / 1000).toFixed(0).padStart(5)} s] ${m}`),
+  };
+  ctx.log(`bench: sections ${[...want].join(', ')}; ${ctx.runs} runs; ${ctx.jobs} jobs; tree ${tree}; load average ${loadAvg()}`);
+  const sections: Section[] = [];
+  const failures: string[] = [];
+  const section = async (id: string | string[], fn: () => Promise<Section | Section[]>) => {
+    const ids = Array.isArray(id) ? id : [id];
+    if (!ids.some((x) => want.has(x))) return;
+    const t0 = Date.now();
+    try {
+      const got = await fn();
+      for (const s of Array.isArray(got) ? got : [got]) {
+        if (!want.has(s.id)) continue;
+        sections.push(s);
+        console.log(`${s.markdown}\n`);
       }
+    } catch (e) {
+      // One section failing (a tool missing, a timeout) leaves the others' figures standing.
+      const msg = e instanceof Error ? e.message : String(e);
+      failures.push(`${ids.join('/')}: ${msg}`);
+      ctx.log(`bench: ${ids.join('/')} failed: ${e instanceof Error ? e.stack : msg}`);
     }
-    fullRuns.push(performance.now() - t0);
-    console.error(`run ${r + 1}/${RUNS}: parse-only ${(parseRuns[r] / 1000).toFixed(1)} s, preprocess+parse+analysis ${(fullRuns[r] / 1000).toFixed(1)} s`);
-  }
-  const parseMs = median(parseRuns);
-  const fullMs = median(fullRuns);
+    ctx.log(`bench: ${ids.join('/')} took ${((Date.now() - t0) / 1000).toFixed(0)} s`);
+  };
 
-  // The whole-program pass on those facts: call graph, calling contexts, reclaim and fault deadlocks (#3, #4).
-  const kbView = createKbProvider().view('6.12');
-  const programRuns: number[] = [];
-  const deadlockRuns: number[] = [];
-  let deadlocks = 0;
-  for (let r = 0; r < RUNS; r++) {
-    const t0 = performance.now();
-    const { program, ctxs } = programWithContexts(facts);
-    const t1 = performance.now();
-    deadlocks = findDeadlocks(program, ctxs, kbView).findings.length;
-    deadlockRuns.push(performance.now() - t1);
-    programRuns.push(performance.now() - t0);
+  try {
+    await section(['analysis', 'program', 'hints'], () => benchAnalysis(ctx, { analysis: want.has('analysis') || want.has('program'), hints: want.has('hints') }));
+    await section('latency', () => benchLatency(ctx));
+    await section('index', () => benchIndex(ctx));
+    await section('lsp', () => benchLsp(ctx));
+    await section('coccinelle', () => benchCoccinelle(ctx));
+    await section('simulator', async () => {
+      const sim = await benchSimulate({ runs: ctx.runs });
+      return {
+        id: 'simulator',
+        markdown: [
+          '## Simulator: state space and states per second, 2…6 threads (median of ≥ 3 runs)',
+          '',
+          measuredLine(Math.max(3, ctx.runs), '; kswapd + N task threads, deadlock-free, so the whole (reduced) space is explored'),
+          '',
+          'Baseline: SPIN on the Promela export of the same model (`spin -a`, `gcc -O2 -DSAFETY`, `./pan`, its own partial-order reduction on), '
+            + 'timed by pan\'s own search time (10 ms resolution: "< 10" leaves the ratios out). SPIN stores states of another encoding (every '
+            + 'step of its processes), so compare rates and time to the verdict rather than counts.',
+          '',
+          formatBenchTable(sim.rows),
+        ].join('\n'),
+      };
+    });
+    let whole: ColdWarm | undefined;
+    await section('whole', async () => {
+      const r = await benchWhole(ctx);
+      whole = r.cold;
+      return r.section;
+    });
+    await section('scaling', () => benchScaling(ctx, whole));
+  } finally {
+    if (!args.includes('--keep-tmp')) fs.rmSync(tmp, { recursive: true, force: true });
+    else ctx.log(`bench: temporary files kept in ${tmp}`);
   }
-  const programMs = median(programRuns);
-  const deadlockMs = median(deadlockRuns);
 
-  // Hint latency after parse for the largest files.
-  const largest = files.map((f, i) => ({ f, i, lines: texts[i].split('\n').length })).sort((a, b) => b.lines - a.lines).slice(0, 8);
-  const latency: { file: string; lines: number; ms: number }[] = [];
-  for (const l of largest) {
-    const times: number[] = [];
-    for (let r = 0; r < 7; r++) {
-      const src = host.parse(texts[l.i]);
-      const t0 = performance.now();
-      const a = host.analyseParsed(src, config);
-      inlayHints(a.facts, { start: 0, end: texts[l.i].length }, { mode: 'all' }, a.kb.gfp);
-      times.push(performance.now() - t0);
-      src.dispose();
-    }
-    latency.push({ file: path.relative(TREE, l.f), lines: l.lines, ms: median(times) });
-  }
-
-  const sim = await benchSimulate();
-  const mem = process.memoryUsage();
-  const report = [
+  const header = [
     '# Benchmarks',
     '',
-    `Written by \`npm run bench\` on ${new Date().toISOString().slice(0, 10)}. Machine: ${os.cpus().length} × ${os.cpus()[0]?.model ?? 'cpu'}, ${(os.totalmem() / 2 ** 30).toFixed(0)} GiB, Node ${process.version}. Tree: linux-source-6.12 (${dirs.join(' + ')}), ${files.length} files, ${(bytes / 2 ** 20).toFixed(1)} MB. One thread (the workspace index with workers comes with issue #3).`,
+    'Written by `npm run bench` (bench/run.ts; `--only SECTION,…` re-measures some sections and keeps the others, `--full` adds the whole-tree '
+      + 'sections). Every figure is the median of its runs, next to a baseline measured in the same run. Each section says when and where it was '
+      + 'measured; the load average tells whether the machine was shared.',
     '',
-    '## Analysis cost against parse-only (same files, same run)',
-    '',
-    '| measure | median of ' + RUNS + ' runs | target |',
-    '|---|---|---|',
-    `| tree-sitter parse-only (baseline) | ${(parseMs / 1000).toFixed(2)} s (${(bytes / 2 ** 20 / (parseMs / 1000)).toFixed(1)} MB/s) | |`,
-    `| preprocess + parse + analysis + checks | ${(fullMs / 1000).toFixed(2)} s | |`,
-    `| ratio to parse-only | ${(fullMs / parseMs).toFixed(2)}× (adds ${(((fullMs - parseMs) / parseMs) * 100).toFixed(0)}%) | adds ≤ 50% |`,
-    `| allocation sites found | ${sites} | |`,
-    `| findings | ${findings} | |`,
-    '',
-    '## Whole-program pass on the same facts (median of ' + RUNS + ' runs)',
-    '',
-    '| measure | time | target |',
-    '|---|---|---|',
-    `| call graph + calling contexts + deadlock detection | ${(programMs / 1000).toFixed(2)} s | |`,
-    `| of which deadlock detection | ${(deadlockMs / 1000).toFixed(2)} s (${deadlocks} findings) | |`,
-    `| whole-program pass over the per-file analysis | adds ${((programMs / fullMs) * 100).toFixed(1)}% | whole-tree check adds ≤ 25% to the index |`,
-    '',
-    '## Hint latency after parse, largest files (median of 7)',
-    '',
-    '| file | lines | analysis + hints | target |',
-    '|---|---|---|---|',
-    ...latency.map((l) => `| ${l.file} | ${l.lines} | ${l.ms.toFixed(1)} ms | ≤ 50 ms per 10k lines |`),
-    '',
-    '## Simulator state-space growth (median of ≥ 3 runs)',
-    '',
-    '| threads | states | time |',
-    '|---|---|---|',
-    ...sim.rows.map((r) => `| ${r.threads} | ${r.states} | ${r.ms.toFixed(1)} ms |`),
-    '',
-    `Peak heap in this process: ${(mem.heapUsed / 2 ** 20).toFixed(0)} MB used, RSS ${(mem.rss / 2 ** 20).toFixed(0)} MB.`,
-    '',
+    `Last run: ${new Date().toISOString().slice(0, 10)}, ${machine()}; tree ${path.relative(ROOT, tree) || tree} (linux-source-6.12 as extracted: `
+      + `${extractedSelection(tree)}).`,
   ].join('\n');
-  console.log(report);
-  if (!args.includes('--no-write')) fs.writeFileSync(path.join(__dirname, '..', 'docs', 'benchmarks.md'), report);
+  if (failures.length) console.error(`bench: failed sections:\n  ${failures.join('\n  ')}`);
+  if (!args.includes('--no-write') && sections.length) {
+    writeReport(path.join(ROOT, 'docs', 'benchmarks.md'), sections, header);
+    ctx.log(`bench: docs/benchmarks.md: ${sections.map((s) => s.id).join(', ')} written`);
+  }
+  ctx.log(`bench: done in ${((Date.now() - started) / 60000).toFixed(1)} min; load average ${loadAvg()}`);
+  if (failures.length) process.exitCode = 1;
 }
 
 main().catch((e) => {
