@@ -17,6 +17,7 @@ import { inlayHints } from '../ide/inlayHints';
 import { resolveKernelVersion } from '../io/kernelTree';
 import { readKbOverrides } from '../io/kbOverrides';
 import { initParser } from '../syntax/parser';
+import { parseSource } from '../syntax/sourceFile';
 import { parseConfig, type Config } from './config';
 import { SimulateRequest, StatusNotification, type StatusParams } from './protocol';
 import { codeActions } from './codeActions';
@@ -40,6 +41,13 @@ interface DocState {
 
 const DOCS_DIR = path.join(__dirname, '..', 'docs', 'checks');
 const HELP_BASE = 'https://github.com/reclaim-lens/reclaim-lens/blob/main/docs/checks/';
+
+/**
+ * A parse that takes longer is abandoned and the document reported as not analysed: on some broken text
+ * tree-sitter's error recovery is quadratic (a minute for 400 kB of unclosed braces), and the server answers
+ * nothing while it parses. Kernel files parse in well under a second; a 10 MB header in about 1.5 s on 2 cores.
+ */
+export const PARSE_TIMEOUT_MS = 4000;
 
 /** Why an editor buffer is not analysed: binary content or over the size limit (never throws). */
 export function decodeProblem(text: string, maxChars: number): string | undefined {
@@ -138,9 +146,20 @@ export function startServer(connection: Connection = createConnection(ProposedFe
     const problem = decodeProblem(text, config.maxFileSizeMB * 1024 * 1024);
     if (problem) st.skipped = problem;
     else {
-      st.analysis = host.analyse(text, { kernelVersion: version, disabledChecks: config.diagnostics.disabled }, (fn, e) => {
-        connection.console.error(`${doc.uri}: ${fn}(): ${e instanceof Error ? e.stack ?? e.message : e}`);
-      });
+      const t0 = performance.now();
+      const file = parseSource(parser!, text, undefined, { timeoutMs: PARSE_TIMEOUT_MS });
+      try {
+        if (file.problems.some((p) => p.startsWith('parse cancelled'))) {
+          st.skipped = `parsing took longer than ${PARSE_TIMEOUT_MS / 1000} s (syntax errors tree-sitter recovers from slowly), not analysed`;
+        } else {
+          const a = host.analyseParsed(file, { kernelVersion: version, disabledChecks: config.diagnostics.disabled }, (fn, e) => {
+            connection.console.error(`${doc.uri}: ${fn}(): ${e instanceof Error ? e.stack ?? e.message : e}`);
+          });
+          st.analysis = { ...a, ms: performance.now() - t0 };
+        }
+      } finally {
+        file.dispose();
+      }
     }
     states.set(doc.uri, st);
     return { st, config };
@@ -302,8 +321,10 @@ export function startServer(connection: Connection = createConnection(ProposedFe
     if (!doc || isRlsim(doc) || !parser || !kb) return null;
     const config = await configFor(doc.uri);
     if (decodeProblem(doc.getText(), config.maxFileSizeMB * 1024 * 1024)) return null;
+    const st = (await analysisOf(doc))?.st;
+    if (st?.skipped) return null; // e.g. a parse past PARSE_TIMEOUT_MS: the fixes would parse it again
     const analyser = createAnalyser(parser, kb.view, kernelVersionFor(doc.uri, config));
-    const facts = (await analysisOf(doc))?.st.analysis?.facts;
+    const facts = st?.analysis?.facts;
     const simulations = wsIndex.simulationsAt(doc.uri, p.range, config.diagnostics);
     // The workspace index's reclaim deadlocks get the narrowing quick fix (ide/fixes/deadlockMask.ts) too.
     const extra = simulations.filter((s) => s.requires).map((s) => ({

@@ -253,15 +253,20 @@ export function collectDeclarations(node: Node): VarDecl[] {
   const cursor = root.walk();
   try {
     let descend = true;
+    // Depth kept here: cursor.currentDepth counts the cursor's whole stack at every call, quadratic in the depth
+    // of a tree (a chain `a+a+…` of 30,000 operands took seconds).
+    let depth = 0;
     for (;;) {
       if (descend && cursor.gotoFirstChild()) {
+        depth++;
         descend = visitDecl(cursor, out);
         continue;
       }
       for (;;) {
-        if (cursor.currentDepth === 0) return out;
+        if (depth === 0) return out;
         if (cursor.gotoNextSibling()) break;
         if (!cursor.gotoParent()) return out;
+        depth--;
       }
       descend = visitDecl(cursor, out);
     }
@@ -291,15 +296,18 @@ export function forEach(node: Node, visit: (node: Node) => boolean | void): void
   const cursor = node.walk();
   try {
     let descend = visit(cursor.currentNode) !== false;
+    let depth = 0; // not cursor.currentDepth: see collectDeclarations
     for (;;) {
       if (descend && cursor.gotoFirstChild()) {
+        depth++;
         descend = visit(cursor.currentNode) !== false;
         continue;
       }
       for (;;) {
-        if (cursor.currentDepth === 0) return;
+        if (depth === 0) return;
         if (cursor.gotoNextSibling()) break;
         if (!cursor.gotoParent()) return;
+        depth--;
       }
       descend = visit(cursor.currentNode) !== false;
     }
@@ -312,14 +320,19 @@ export function forEach(node: Node, visit: (node: Node) => boolean | void): void
 export function findFirst(node: Node, pred: (node: Node) => boolean): Node | undefined {
   const cursor = node.walk();
   try {
+    let depth = 0; // not cursor.currentDepth: see collectDeclarations
     for (;;) {
       const n = cursor.currentNode;
       if (pred(n)) return n;
-      if (cursor.gotoFirstChild()) continue;
+      if (cursor.gotoFirstChild()) {
+        depth++;
+        continue;
+      }
       for (;;) {
-        if (cursor.currentDepth === 0) return undefined;
+        if (depth === 0) return undefined;
         if (cursor.gotoNextSibling()) break;
         if (!cursor.gotoParent()) return undefined;
+        depth--;
       }
     }
   } finally {

@@ -541,18 +541,28 @@ export function preprocessKernelC(text: string): PreprocessResult {
   const match = new Int32Array(n).fill(-1);
   {
     const stack: number[] = [];
+    // Openers of each kind on the stack: a stray closer is skipped without scanning the stack, so every scan pops
+    // what it passes and the whole is linear (100,000 `{` then 10,000 `)` took seconds: fuzz, issue #8).
+    const opened: Record<string, number> = { '(': 0, '[': 0, '{': 0 };
     for (let k = 0; k < n; k++) {
       const tk = toks[k];
       if (tk.t !== T.Punct) continue;
       const s = tk.s;
-      if (s === '(' || s === '[' || s === '{') stack.push(k);
-      else if (s === ')' || s === ']' || s === '}') {
+      if (s === '(' || s === '[' || s === '{') {
+        stack.push(k);
+        opened[s]++;
+      } else if (s === ')' || s === ']' || s === '}') {
         const want = s === ')' ? '(' : s === ']' ? '[' : '{';
         // Pop until the matching opener; a stray closer is ignored.
+        if (opened[want] === 0) continue;
         let depth = stack.length - 1;
-        while (depth >= 0 && toks[stack[depth]].s !== want) depth--;
-        if (depth < 0) continue;
-        while (stack.length - 1 > depth) match[stack.pop()!] = n;
+        while (toks[stack[depth]].s !== want) depth--;
+        while (stack.length - 1 > depth) {
+          const o = stack.pop()!;
+          opened[toks[o].s]--;
+          match[o] = n;
+        }
+        opened[want]--;
         match[stack.pop()!] = k;
       }
     }
@@ -602,6 +612,8 @@ export function preprocessKernelC(text: string): PreprocessResult {
   };
 
   const frames: Frame[] = [];
+  /** How many frames each opening bracket has on the stack. */
+  const framesOpened: Record<string, number> = { '(': 0, '[': 0, '{': 0 };
   /** Index of the previous token that was not blanked, or -1. */
   let prev = -1;
   /** Kind of the parenthesis closed by toks[prev] when it is `)`. */
@@ -829,10 +841,12 @@ export function preprocessKernelC(text: string): PreprocessResult {
           pendingParen = -1;
         }
         frames.push({ f, open: k, questions: 0, callee });
+        framesOpened['(']++;
         break;
       }
       case '[':
         frames.push({ f: F.Group, open: k, questions: 0 });
+        framesOpened['[']++;
         break;
       case '{': {
         let f: F;
@@ -859,6 +873,7 @@ export function preprocessKernelC(text: string): PreprocessResult {
         const fr: Frame = { f, open: k, questions: 0 };
         if (f === F.Block && p && p.t === T.Ident && p.s === 'do') fr.afterDo = true;
         frames.push(fr);
+        framesOpened['{']++;
         if (f === F.Block || f === F.Function) bodyFrames++;
         break;
       }
@@ -866,11 +881,15 @@ export function preprocessKernelC(text: string): PreprocessResult {
       case ']':
       case '}': {
         const want = s === ')' ? '(' : s === ']' ? '[' : '{';
-        let d = frames.length - 1;
+        // No frame opened by `want`: a stray closer, skipped without scanning the frames (linear, as `match`).
+        let d = framesOpened[want] > 0 ? frames.length - 1 : -1;
         while (d >= 0 && toks[frames[d].open].s !== want) d--;
         if (d >= 0) {
           const fr = frames[d];
-          for (let x = d; x < frames.length; x++) if (frames[x].f === F.Block || frames[x].f === F.Function) bodyFrames--;
+          for (let x = d; x < frames.length; x++) {
+            framesOpened[toks[frames[x].open].s]--;
+            if (frames[x].f === F.Block || frames[x].f === F.Function) bodyFrames--;
+          }
           frames.length = d;
           if (fr.afterDo) expectWhileAt = k + 1;
           prev = k;
@@ -1134,11 +1153,7 @@ function resolveConditionals(toks: Tok[], directives: Directive[], patch: Patche
   const exprAt = new Map<number, boolean>();
   {
     const starts = new Set<number>();
-    const collect = (b: CondBlock): void => {
-      starts.add(b.dirs[0].tok);
-      b.children.forEach(collect);
-    };
-    roots.forEach(collect);
+    for (const b of postOrder(roots)) starts.add(b.dirs[0].tok);
     const stack: string[] = [];
     for (let k = 0; k <= toks.length; k++) {
       if (starts.has(k)) {
@@ -1231,7 +1246,6 @@ function resolveConditionals(toks: Tok[], directives: Directive[], patch: Patche
   const blankRange = (start: number, end: number): void => patch.blank(start, end);
 
   const resolve = (b: CondBlock): void => {
-    b.children.forEach(resolve);
     if (!complete(b)) return;
     const dirs = b.dirs;
     const endTok = dirs[dirs.length - 1].tok;
@@ -1262,8 +1276,28 @@ function resolveConditionals(toks: Tok[], directives: Directive[], patch: Patche
       args: [{ text: decision, start: first.start, end: first.end }],
     });
   };
-  roots.forEach(resolve);
+  // Innermost first.
+  for (const b of postOrder(roots)) resolve(b);
   return toks.filter((_, k) => !dead[k]);
+}
+
+/**
+ * The blocks of a conditional tree, children before their parent and siblings in order; without recursion, since
+ * the nesting depth is the file's (8,000 nested `#if` overflowed the stack: fuzz, issue #8).
+ */
+function postOrder(roots: readonly CondBlock[]): CondBlock[] {
+  const out: CondBlock[] = [];
+  const stack: [CondBlock, boolean][] = roots.map((b): [CondBlock, boolean] => [b, false]).reverse();
+  while (stack.length) {
+    const [b, childrenDone] = stack.pop()!;
+    if (childrenDone) {
+      out.push(b);
+      continue;
+    }
+    stack.push([b, true]);
+    for (let i = b.children.length - 1; i >= 0; i--) stack.push([b.children[i], false]);
+  }
+  return out;
 }
 
 /**
