@@ -22,10 +22,16 @@ function isRelevantToken(kb: KbView, callees: CalleeEffects) {
   return (t: string) => callees.has(t) || (tokenBits(kb, t) & TK.kb) !== 0;
 }
 
+/**
+ * Names longer than this (pasted garbage, never a kernel identifier) are not put into a RegExp: V8 rejects one of
+ * some 150,000 characters ("Regular expression too large"), and the function would go unanalysed.
+ */
+const MAX_NAME = 256;
 const LABELS = /^[ \t]*[A-Za-z_]\w*[ \t]*:(?!:)/gm;
 /** A condition without calls, assignments or increments: its value cannot change by being evaluated. */
 function sideEffectFree(text: string): boolean {
-  return !/[A-Za-z_]\w*\s*\(|\+\+|--|[^=!<>]=[^=]/.test(text);
+  // `\b` anchors the identifier: without it the regex retries from every letter of a long word (quadratic).
+  return !/\b[A-Za-z_]\w*\s*\(|\+\+|--|[^=!<>]=[^=]/.test(text);
 }
 
 /**
@@ -83,6 +89,7 @@ const GFP_DECL = /\bgfp_t\s+([^;()]*)/g;
  * (`struct xfs_inode *ip`, `unsigned int flags`, `, *b`), checked on the tree by jumping to that offset.
  */
 function findDeclaration(body: Node, bodyText: string, name: string): VarDecl | undefined {
+  if (name.length > MAX_NAME) return undefined;
   const re = new RegExp(`(?:[\\w*]|,)\\s*\\b${name}\\b(?!\\s*[(.]|\\s*->)`, 'g');
   let tries = 0;
   for (let m = re.exec(bodyText); m && tries < 6; m = re.exec(bodyText), tries++) {
@@ -378,6 +385,7 @@ export function analyseFunction(fn: FunctionInfo, file: SourceFile, kb: KbView, 
     correlated.add(c);
     for (const id of c.matchAll(identifiers())) if (!/^[A-Z_][A-Z0-9_]*$/.test(id[0])) tracked.add(id[0]);
   }
+  for (const t of tracked) if (t.length > MAX_NAME) tracked.delete(t);
   const assigns = tracked.size ? new RegExp(`\\b(?:${[...tracked].join('|')})\\b[^;={}()]*?(?:[-+*/%&|^]|<<|>>)?=(?!=)`, 'g') : undefined;
   // Offsets of everything that makes a statement matter (relevant names, assignments to tracked variables, jumps,
   // labels, scoped guards), found in one scan of the body text; a statement with none inside is opaque to the CFG.
@@ -1222,8 +1230,13 @@ function forget(s: AState, target: string): AState {
   if (!keys.length) return s;
   const base = /^[A-Za-z_]\w*/.exec(target)?.[0];
   if (!base) return s;
-  const word = new RegExp(`(^|[^\\w])${base}([^\\w]|$)`);
-  const hit = keys.filter((k) => word.test(k));
+  // The key mentions `base` as a whole word (no RegExp built from it: an identifier can be very long).
+  const isWord = (c: string | undefined) => c !== undefined && /\w/.test(c);
+  const mentions = (k: string) => {
+    for (let i = k.indexOf(base); i >= 0; i = k.indexOf(base, i + 1)) if (!isWord(k[i - 1]) && !isWord(k[i + base.length])) return true;
+    return false;
+  };
+  const hit = keys.filter(mentions);
   if (!hit.length) return s;
   const conds = { ...s.conds };
   for (const k of hit) delete conds[k];

@@ -100,11 +100,13 @@ export function buildTokenIndex(text: string): TokenIndex {
 }
 
 const kbMemo = new WeakMap<KbView, Map<string, number>>();
+const MEMO_LIMIT = 200_000;
 
 /** TK bits of one name under a knowledge-base view, memoised per view across files. */
 export function tokenBits(kb: KbView, t: string): number {
   let memo = kbMemo.get(kb);
-  if (!memo) kbMemo.set(kb, (memo = new Map()));
+  // Bounded: the server sees every identifier ever typed (a whole tree has a few hundred thousand distinct ones).
+  if (!memo || memo.size > MEMO_LIMIT) kbMemo.set(kb, (memo = new Map()));
   let bits = memo.get(t);
   if (bits === undefined) {
     const base = t.endsWith('_noprof') ? t.slice(0, -7) : t;
