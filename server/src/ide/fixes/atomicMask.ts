@@ -2,10 +2,9 @@
 // the mask by GFP_ATOMIC (may dip into reserves) or GFP_NOWAIT (fails early, for callers with a fallback); the
 // other flag bits stay. Two alternatives, neither preferred, never applied by fix-all: the choice is the author's.
 // Allocators that always sleep (vmalloc) get no fix.
-import { refuse, rewriteOr } from './common';
+import { isBlockingComposite, refuse, rewriteOr } from './common';
 import type { CandidateFix, FixBuilder } from './types';
 
-const BLOCKING = ['GFP_KERNEL', 'GFP_NOFS', 'GFP_NOIO', 'GFP_USER', 'GFP_KERNEL_ACCOUNT', 'GFP_HIGHUSER', 'GFP_HIGHUSER_MOVABLE'];
 
 export const atomicMask: FixBuilder = (input, finding) => {
   const site = input.run.sites.find((s) => s.call.start === finding.span.start && s.call.end === finding.span.end);
@@ -18,7 +17,7 @@ export const atomicMask: FixBuilder = (input, finding) => {
     if (kb.gfp.lookup(to) === undefined) continue;
     let named = 0;
     const r = rewriteOr(site.gfpNode, input.snap.text, kb, (n) => {
-      if (!BLOCKING.includes(n)) return undefined;
+      if (!isBlockingComposite(n, kb)) return undefined;
       named++;
       return to;
     });

@@ -13,6 +13,13 @@ export function refuse(target: Finding, reason: string, kind?: FixKind): Refusal
 }
 
 /** The operands of `a | b | (c | d)`, through parentheses; a lone expression is its own operand. */
+/** A composite mask name (`GFP_KERNEL`, `GFP_NOIO`, `GFP_USER`, …) that lets the allocator enter direct reclaim. */
+export function isBlockingComposite(name: string, kb: KbView): boolean {
+  const bits = kb.gfp.lookup(name);
+  const direct = kb.gfp.lookup('__GFP_DIRECT_RECLAIM') ?? 0;
+  return name.startsWith('GFP_') && bits !== undefined && (bits & direct) !== 0;
+}
+
 export function orOperands(n: Node): Node[] {
   const out: Node[] = [];
   const visit = (x: Node) => {

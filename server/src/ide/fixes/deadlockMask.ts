@@ -6,7 +6,7 @@
 // without __GFP_DIRECT_RECLAIM does: GFP_NOWAIT, which may fail. The other flag bits stay.
 // The scope alternative of fix 1 (memalloc_nofs_save() around the critical section) is offered by
 // nofs-scope-candidate once the allocation is GFP_NOFS.
-import { refuse, rewriteOr } from './common';
+import { isBlockingComposite, refuse, rewriteOr } from './common';
 import type { CandidateFix, DeadlockTarget, FixBuilder } from './types';
 
 /** Blocking composites and what each becomes without __GFP_FS / without __GFP_IO. */
@@ -15,7 +15,6 @@ const NARROWER: Record<string, { nofs: string; noio: string }> = {
   GFP_NOFS: { nofs: 'GFP_NOFS', noio: 'GFP_NOIO' },
   GFP_NOIO: { nofs: 'GFP_NOIO', noio: 'GFP_NOIO' },
 };
-const BLOCKING = ['GFP_KERNEL', 'GFP_NOFS', 'GFP_NOIO', 'GFP_USER', 'GFP_KERNEL_ACCOUNT', 'GFP_HIGHUSER', 'GFP_HIGHUSER_MOVABLE'];
 
 export const deadlockMask: FixBuilder = (input, finding) => {
   const requires = (finding as DeadlockTarget).requires ?? [];
@@ -27,7 +26,7 @@ export const deadlockMask: FixBuilder = (input, finding) => {
   let named = 0;
   let to = '';
   const r = rewriteOr(site.gfpNode, input.snap.text, kb, (n) => {
-    if (!BLOCKING.includes(n)) return undefined;
+    if (!isBlockingComposite(n, kb)) return undefined;
     named++;
     to = want === 'nowait' ? 'GFP_NOWAIT' : NARROWER[n]?.[want] ?? '';
     return to || undefined;
