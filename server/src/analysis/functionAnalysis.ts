@@ -75,11 +75,6 @@ function hasMarkIn(marks: readonly number[], start: number, end: number): boolea
 
 /** Identifiers; a fresh regex per use, since a shared /g regex carries lastIndex into matchAll(). */
 const identifiers = () => /[A-Za-z_]\w*/g;
-function anyToken(text: string, pred: (t: string) => boolean): boolean {
-  const re = identifiers();
-  for (let m = re.exec(text); m; m = re.exec(text)) if (pred(m[0])) return true;
-  return false;
-}
 
 /** `gfp_t a, b = …;`: the declarator text after gfp_t, up to the end of the declaration. */
 const GFP_DECL = /\bgfp_t\s+([^;()]*)/g;
@@ -676,14 +671,13 @@ function onCall(call: Node, states: Counted[], ctx: WalkCtx): Counted[] {
       recordAcquires(lock, argsOf(call, ctx), call, states, ctx, { declared: true });
       return states;
     }
+    if (lock.op === 'assert-held') return states.map((c) => ({ s: assertHeld(c.s, lock, argsOf(call, ctx), call, ctx), count: c.count }));
+    if (lock.op === 'acquire' && lock.sleeps) observe(ctx, 'sleep', name, call, states);
     if (lock.op === 'acquire' && lock.mayFail && ctx.fallibleInCond.has(call.id)) {
       // `if (mutex_lock_interruptible(&m)) return -EINTR;`: held on the false edge only (assume).
-      if (lock.sleeps) observe(ctx, 'sleep', name, call, states);
       recordAcquires(lock, argsOf(call, ctx), call, states, ctx, {});
       return states;
     }
-    if (lock.op === 'assert-held') return states.map((c) => ({ s: assertHeld(c.s, lock, argsOf(call, ctx), call, ctx), count: c.count }));
-    if (lock.op === 'acquire' && lock.sleeps) observe(ctx, 'sleep', name, call, states);
     return states.map((c) => ({ s: applyLock(c.s, lock, argsOf(call, ctx), call, ctx, false), count: c.count }));
   }
   const scope = kb.scope(name);
@@ -830,9 +824,16 @@ export function deriveCalleeEffects(run: FunctionRun): CalleeLockEffect[] {
 function gfpArgsOf(call: Node, states: Counted[], ctx: WalkCtx): CallSite['gfpArgs'] {
   if (!ctx.recording) return [];
   const out: CallSite['gfpArgs'] = [];
+  // From the file's token index: no slicing or scanning of the argument texts (this runs at every call).
+  const tokens = tokensOf(ctx.run.file);
+  const cls = tokens.classes(ctx.kb);
+  const isGfp = (start: number, end: number) => {
+    const [lo, hi] = tokens.range(start, end);
+    for (let i = lo; i < hi; i++) if (cls[tokens.ids[i]] & TK.gfpName || ctx.gfpLocals.has(tokens.names[tokens.ids[i]])) return true;
+    return false;
+  };
   argsOf(call, ctx).forEach((a, index) => {
-    const text = ctx.run.file.text.slice(a.startIndex, a.endIndex);
-    if (!anyToken(text, (t) => /^_*GFP_/.test(t) || ctx.gfpLocals.has(t))) return;
+    if (!isGfp(a.startIndex, a.endIndex)) return;
     const values: GfpVal[] = [];
     for (const c of states) for (const v of evalGfp(a, gfpEnv(c.s, ctx))) if (!values.some((x) => x.sym === v.sym && x.set === v.set && x.clear === v.clear)) values.push(v);
     out.push({ index, values: values.slice(0, 8) });
