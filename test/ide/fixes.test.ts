@@ -4,7 +4,14 @@
 //   // apply: TEXT             instead, apply the one verified quick fix whose title contains TEXT
 //   // applied: N              exactly N fixes are applied
 //   // refused: TEXT           some fix is not offered, for a reason that contains TEXT
+//   // resolved: TEXT          a whole-program finding needs no fix after an earlier one, for a reason containing TEXT
 //   // kernel-version: V       analyse as kernel V (default 6.12)
+//   // deadlock: CODE BITS LOCK TEXT
+//                              a whole-program finding (FixRequest.extra) at the first occurrence of TEXT below the
+//                              directives, in the function around it, whose reclaim path requires BITS (comma-separated
+//                              gfp bits, or - for none), holding LOCK; its message is detect.ts's (what the language
+//                              server passes on), with demo_scan() as the reclaim path
+//   // deadlock-data: JSON     fields merged into the next deadlock target (held, takenIn, reclaim, message)
 // Every fixed text is analysed again: no finding of the fixed codes may be left that a fix could remove, and a second
 // fix-all over the expected text changes nothing (the fixes are idempotent).
 import assert from 'node:assert/strict';
@@ -12,7 +19,7 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { test } from 'node:test';
 import { createKbProvider } from '../../server/src/analysis/kbView';
-import { applyEdits, codeFixes, createAnalyser, fixAll, FIX_ALL_CODES, type Analyser } from '../../server/src/ide/fixes';
+import { applyEdits, codeFixes, createAnalyser, fixAll, FIX_ALL_CODES, type Analyser, type DeadlockTarget } from '../../server/src/ide/fixes';
 import { applyEdits as apply, insertBeforeStatement, offsetMapper } from '../../server/src/ide/fixes/edits';
 import { initParser } from '../../server/src/syntax/parser';
 
@@ -20,7 +27,36 @@ const ROOT = path.join(__dirname, '..', 'fixtures', 'fixes');
 const KIND_CODE: Record<string, string> = {
   'redundant-nofs': 'nofs-redundant', 'close-scope': 'scope-unbalanced', 'narrow-or': 'gfp-or-ineffective',
   'scope-candidate': 'nofs-scope-candidate', 'unnecessary-nofs': 'nofs-unnecessary', 'atomic-mask': 'sleep-in-atomic',
+  'deadlock-scope': 'reclaim-deadlock',
 };
+
+/** The `// deadlock:` targets of a fixture, as the language server or the CLI hands them to the fixes. */
+function deadlockTargets(text: string): DeadlockTarget[] {
+  const out: DeadlockTarget[] = [];
+  let data: Partial<DeadlockTarget> = {};
+  for (const m of text.matchAll(/^\s*\/\/ (deadlock|deadlock-data): (.*)$/gm)) {
+    if (m[1] === 'deadlock-data') {
+      data = JSON.parse(m[2]) as Partial<DeadlockTarget>;
+      continue;
+    }
+    const [, code, bits, lock, needle] = /^(\S+) (\S+) (\S+) (.*)$/.exec(m[2].trim())!;
+    // The first occurrence outside the directive lines.
+    const body = text.indexOf('\n', text.lastIndexOf('// deadlock'));
+    const start = text.indexOf(needle, body);
+    assert.ok(start >= 0, `no ${needle} in the fixture`);
+    const fnStart = text.lastIndexOf('\n{', start);
+    const fn = /(\w+)\([^()]*\)\s*$/.exec(text.slice(text.lastIndexOf('\n', fnStart - 1) + 1, fnStart))?.[1] ?? '';
+    out.push({
+      code, severity: 'warning', span: { start, end: start + needle.length }, function: fn, related: [],
+      message: code === 'reclaim-frozen-queue'
+        ? `${needle} may do I/O to reclaim while ${lock} is frozen (frozen at x.c:1): reclaim's I/O waits for the queue to unfreeze; use GFP_NOIO or a memalloc_noio scope`
+        : `${needle} may enter reclaim while ${lock} is held, and reclaim can take ${lock} via … → do_shrink_slab → demo_scan → mutex_lock (fs/demo/shrinker.c:9)`,
+      requires: bits === '-' ? [] : bits.split(','), ...data,
+    });
+    data = {};
+  }
+  return out;
+}
 
 const analysers = new Map<string, Promise<Analyser>>();
 function analyser(version: string): Promise<Analyser> {
@@ -49,23 +85,27 @@ for (const { kind, file } of inputs()) {
     const version = directive('kernel-version')[0] ?? '6.12';
     const an = await analyser(version);
     const codes = directive('fix')[0]?.split(',').map((c) => c.trim()) ?? [KIND_CODE[kind]];
+    const extra = deadlockTargets(text);
     let out: string;
     let applied: number;
     let reasons: string[];
+    let resolved: string[] = [];
     const apply1 = directive('apply')[0];
     if (apply1) {
-      const r = codeFixes(an, text, { codes });
+      const r = codeFixes(an, text, { codes, extra });
       const fix = r.fixes.find((f) => f.title.includes(apply1));
       assert.ok(fix, `no verified fix titled "${apply1}": ${r.fixes.map((f) => f.title).join('; ')}; refused: ${r.refused.map((x) => x.reason).join('; ')}`);
       out = applyEdits(text, fix.edits);
       applied = 1;
       reasons = r.refused.map((x) => x.reason);
     } else {
-      const r = fixAll(an, text, { codes });
+      const r = fixAll(an, text, { codes, extra });
       out = r.text;
       applied = r.applied.length;
-      reasons = r.refused.map((x) => x.reason);
-      // Idempotent: fixing the result again changes nothing.
+      // Refusals, and why the fixes listed before an applied one were passed over (a deadlock's scope).
+      reasons = [...r.refused, ...r.applied.flatMap((a) => a.passedOver)].map((x) => x.reason);
+      resolved = r.resolved.map((x) => x.reason);
+      // Idempotent: fixing the result again changes nothing (whole-program findings are gone once fixed: none left).
       assert.equal(fixAll(an, r.text, { codes }).text, r.text, 'a second fix-all changes the text again');
     }
     if (out !== expected && process.env.UPDATE_FIXES) fs.writeFileSync(file.replace(/\.c$/, '.expected.c'), out);
@@ -73,6 +113,8 @@ for (const { kind, file } of inputs()) {
     const want = directive('applied')[0];
     if (want !== undefined) assert.equal(applied, Number(want), `applied fixes; refused: ${reasons.join('; ')}`);
     for (const r of directive('refused')) assert.ok(reasons.some((x) => x.includes(r)), `no refusal mentions "${r}"; refusals: ${reasons.join('; ')}`);
+    for (const r of directive('resolved')) assert.ok(resolved.some((x) => x.includes(r)), `no resolved finding mentions "${r}"; resolved: ${resolved.join('; ')}`);
+    assert.equal(resolved.length, directive('resolved').length, `resolved: ${resolved.join('; ')}`);
   });
 }
 

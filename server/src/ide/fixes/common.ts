@@ -2,6 +2,7 @@
 import type { Node } from 'web-tree-sitter';
 import type { Finding } from '../../analysis/facts';
 import type { KbView } from '../../analysis/kbView';
+import type { PfFlag } from '../../model/kb/types';
 import { lockClassesOfCall, type TypeEnv } from '../../analysis/lockClass';
 import { collectDeclarations, type FunctionInfo, type VarDecl } from '../../syntax/ast';
 import type { TextEdit } from './edits';
@@ -12,7 +13,6 @@ export function refuse(target: Finding, reason: string, kind?: FixKind): Refusal
   return { code: target.code, kind, target, reason };
 }
 
-/** The operands of `a | b | (c | d)`, through parentheses; a lone expression is its own operand. */
 /** A composite mask name (`GFP_KERNEL`, `GFP_NOIO`, `GFP_USER`, …) that lets the allocator enter direct reclaim. */
 export function isBlockingComposite(name: string, kb: KbView): boolean {
   const bits = kb.gfp.lookup(name);
@@ -20,6 +20,7 @@ export function isBlockingComposite(name: string, kb: KbView): boolean {
   return name.startsWith('GFP_') && bits !== undefined && (bits & direct) !== 0;
 }
 
+/** The operands of `a | b | (c | d)`, through parentheses; a lone expression is its own operand. */
 export function orOperands(n: Node): Node[] {
   const out: Node[] = [];
   const visit = (x: Node) => {
@@ -59,9 +60,11 @@ export function rewriteOr(gfp: Node, text: string, kb: KbView, replace: (name: s
       dropped++;
       continue;
     }
+    // A replacement may be an OR of names itself (`GFP_NOFS | __GFP_ACCOUNT`).
     const name = r ?? o.text;
-    const nv = m.lookup(name);
-    if (nv === undefined) return undefined;
+    const parts = name.split('|').map((x) => m.lookup(x.trim()));
+    if (parts.some((x) => x === undefined)) return undefined;
+    const nv = parts.reduce((acc: number, x) => acc | x!, 0);
     after |= nv;
     kept.push(o);
     if (r !== undefined && r !== o.text) edits.push({ start: o.startIndex, end: o.endIndex, newText: r });
@@ -117,4 +120,41 @@ export function freshName(preferred: readonly string[], fnText: string, fileText
     const n = `${preferred[0]}${i}`;
     if (!used(n)) return n;
   }
+}
+
+/**
+ * The scoped APIs of fix 1, weakest first. What each one clears is data: its flags in the knowledge base (scopes.json)
+ * and what current_gfp_context() does with them (model/gfp.ts applyScope).
+ */
+const SCOPED_SAVES = ['memalloc_nofs_save', 'memalloc_noio_save'] as const;
+
+/**
+ * What breaks a reclaim cycle at an allocation whose reclaim path requires the gfp bits `requires` (deadlockRequires):
+ * the weakest scoped API whose flags clear one of them, with those bits. Undefined when none does (the path needs
+ * only __GFP_DIRECT_RECLAIM: mmu-notifier invalidation, reclaim that does not test the mask).
+ */
+export function cycleBreaker(requires: readonly string[], kb: KbView): { save: string; flags: PfFlag[]; cleared: string[] } | undefined {
+  const m = kb.gfp;
+  const need = requires.filter((n) => (m.lookup(n) ?? 0) !== 0);
+  const all = need.reduce((acc, n) => acc | m.lookup(n)!, 0);
+  if (!all) return undefined;
+  for (const save of SCOPED_SAVES) {
+    const e = kb.scope(save);
+    if (!e || e.op !== 'save' || e.flags === 'arg') continue;
+    const left = m.applyScope(all, e.flags);
+    const cleared = need.filter((n) => (left & m.lookup(n)!) === 0);
+    if (cleared.length) return { save, flags: [...e.flags], cleared };
+  }
+  return undefined;
+}
+
+/**
+ * A blocking composite narrowed as a scope with `flags` would narrow it (current_gfp_context()), in kernel notation
+ * with spaces (`GFP_KERNEL` → `GFP_NOFS`, `GFP_KERNEL_ACCOUNT` → `GFP_NOFS | __GFP_ACCOUNT`); undefined for a name
+ * the gfp table does not know.
+ */
+export function narrowedName(name: string, flags: readonly PfFlag[], kb: KbView): string | undefined {
+  const v = kb.gfp.lookup(name);
+  if (v === undefined) return undefined;
+  return kb.gfp.render(kb.gfp.applyScope(v, flags)).split('|').join(' | ');
 }

@@ -19,25 +19,36 @@ import { scopeCandidate } from './scopeCandidate';
 import type { Analyser, CallerOracle, CandidateFix, DeadlockTarget, FixBuilder, Refusal, Snapshot, VerifiedFix } from './types';
 import { unnecessaryNofs } from './unnecessaryNofs';
 import { deadlockMask } from './deadlockMask';
+import { deadlockScope } from './deadlockScope';
+import { deadlockSite } from './deadlockTarget';
+import { hasBit, renderVal } from '../../analysis/gfpValue';
 import { snapshotOf, verify } from './verify';
 
 export type { Analyser, CallerOracle, CallerVerdict, CandidateFix, DeadlockTarget, FixKind, Refusal, VerifiedFix } from './types';
 export type { TextEdit } from './edits';
 export { applyEdits } from './edits';
+export { deadlockTargetOf } from './deadlockTarget';
 
-const BUILDERS: Readonly<Record<string, FixBuilder>> = {
-  'scope-unbalanced': closeScope,
-  'gfp-or-ineffective': narrowOr,
-  'nofs-redundant': redundantNofs,
-  'nofs-scope-candidate': scopeCandidate,
-  'nofs-unnecessary': unnecessaryNofs,
-  'sleep-in-atomic': atomicMask,
+/**
+ * The builders of each code, in the order their fixes are listed; of a finding's verified fixes only the first that
+ * its builder marks preferred stays preferred, and fix-all applies the first verified one marked fixAll.
+ */
+const BUILDERS: Readonly<Record<string, readonly FixBuilder[]>> = {
+  'scope-unbalanced': [closeScope],
+  'gfp-or-ineffective': [narrowOr],
+  'nofs-redundant': [redundantNofs],
+  'nofs-scope-candidate': [scopeCandidate],
+  'nofs-unnecessary': [unnecessaryNofs],
+  'sleep-in-atomic': [atomicMask],
 };
 
-/** Fixes for whole-program findings handed in through FixRequest.extra (fix 3, the narrow part). */
-const PROGRAM_BUILDERS: Readonly<Record<string, FixBuilder>> = {
-  'reclaim-deadlock': deadlockMask,
-  'reclaim-frozen-queue': deadlockMask,
+/**
+ * Fixes for whole-program findings handed in through FixRequest.extra (fix 3): the scope around the held lock's
+ * critical section first (the kernel's preference), then the narrow mask.
+ */
+const PROGRAM_BUILDERS: Readonly<Record<string, readonly FixBuilder[]>> = {
+  'reclaim-deadlock': [deadlockScope, deadlockMask],
+  'reclaim-frozen-queue': [deadlockScope, deadlockMask],
 };
 export const PROGRAM_FIXABLE_CODES: readonly string[] = Object.keys(PROGRAM_BUILDERS);
 
@@ -68,8 +79,8 @@ export interface FixRequest {
   /** what calling contexts say (nofs-unnecessary); default: the file's own call graph */
   callers?: CallerOracle;
   /**
-   * whole-program findings in this file that the file's facts do not hold (the workspace index's reclaim deadlocks),
-   * fixed by PROGRAM_BUILDERS (codeFixes only: fix-all and `check --fix` work on the file's own findings)
+   * whole-program findings in this file that the file's facts do not hold (the workspace index's or the CLI's reclaim
+   * deadlocks), fixed by PROGRAM_BUILDERS; fix-all applies them only when their code is named in `codes`
    */
   extra?: readonly DeadlockTarget[];
 }
@@ -96,17 +107,46 @@ class Walks {
   }
 }
 
-function candidatesFor(an: Analyser, snap: Snapshot, walks: Walks, fn: FunctionFacts, f: Finding, callers: CallerOracle, builders = BUILDERS): CandidateFix[] | Refusal {
-  const builder = builders[f.code];
-  if (!builder) return { code: f.code, target: f, reason: 'no quick fix for this code' };
-  if (fn.hasError) return { code: f.code, target: f, reason: `${fn.name}() has a syntax error: its analysis cannot verify a fix` };
+/** The candidate fixes of every builder of the finding's code, in order, and the builders' refusals. */
+interface Candidates {
+  cands: CandidateFix[];
+  refused: Refusal[];
+  /** the index of the builder each candidate and refusal came from (its place in the preference order) */
+  rank: Map<CandidateFix | Refusal, number>;
+}
+
+function candidatesFor(an: Analyser, snap: Snapshot, walks: Walks, fn: FunctionFacts, f: Finding, callers: CallerOracle, builders = BUILDERS): Candidates {
+  const list = builders[f.code];
+  const no = (reason: string): Candidates => ({ cands: [], refused: [{ code: f.code, target: f, reason }], rank: new Map() });
+  if (!list?.length) return no('no quick fix for this code');
+  if (fn.hasError) return no(`${fn.name}() has a syntax error: its analysis cannot verify a fix`);
   const w = walks.of(fn);
-  if (!w) return { code: f.code, target: f, reason: 'the function is not found in the syntax tree' };
-  try {
-    return builder({ analyser: an, snap, fn, info: w.info, run: w.run, callers }, f);
-  } catch (e) {
-    return { code: f.code, target: f, reason: `internal: ${e instanceof Error ? e.message : String(e)}` };
-  }
+  if (!w) return no('the function is not found in the syntax tree');
+  const out: Candidates = { cands: [], refused: [], rank: new Map() };
+  list.forEach((builder, i) => {
+    try {
+      const r = builder({ analyser: an, snap, fn, info: w.info, run: w.run, callers }, f);
+      for (const x of Array.isArray(r) ? r : [r]) out.rank.set(x, i);
+      if (Array.isArray(r)) out.cands.push(...r);
+      else out.refused.push(r);
+    } catch (e) {
+      const x = { code: f.code, target: f, reason: `internal: ${e instanceof Error ? e.message : String(e)}` };
+      out.rank.set(x, i);
+      out.refused.push(x);
+    }
+  });
+  return out;
+}
+
+/** Of one finding's verified fixes, only the first one marked preferred stays preferred. */
+function onePreferred(fixes: VerifiedFix[]): VerifiedFix[] {
+  let seen = false;
+  return fixes.map((f) => {
+    if (!f.preferred) return f;
+    if (seen) return { ...f, preferred: false };
+    seen = true;
+    return f;
+  });
 }
 
 /** The verified fixes for the findings in a text (or in a range of it), with the reasons for those not offered. */
@@ -117,14 +157,17 @@ export function codeFixes(an: Analyser, text: string, req: FixRequest = {}): { f
   const fixes: VerifiedFix[] = [];
   const refused: Refusal[] = [];
   const findings: Finding[] = [];
-  const offer = (c: CandidateFix[], f: Finding) => {
-    for (const cand of c) {
+  const offer = (c: Candidates, f: Finding) => {
+    refused.push(...c.refused);
+    const mine: VerifiedFix[] = [];
+    for (const cand of c.cands) {
       const v = verify(an, snap, cand);
       if (v.ok) {
         v.after.file.dispose();
-        fixes.push({ ...cand, followUps: v.followUps });
+        mine.push({ ...cand, followUps: v.followUps });
       } else refused.push({ code: cand.code, kind: cand.kind, target: f, reason: v.reason });
     }
+    fixes.push(...onePreferred(mine));
   };
   try {
     const walks = new Walks(snap, an.kb);
@@ -133,12 +176,7 @@ export function codeFixes(an: Analyser, text: string, req: FixRequest = {}): { f
         if (!codes.includes(f.code)) continue;
         if (req.range && (f.span.end < req.range.start || f.span.start > req.range.end)) continue;
         findings.push(f);
-        const c = candidatesFor(an, snap, walks, fn, f, callers);
-        if (!Array.isArray(c)) {
-          refused.push(c);
-          continue;
-        }
-        offer(c, f);
+        offer(candidatesFor(an, snap, walks, fn, f, callers), f);
       }
     }
     for (const f of req.extra ?? []) {
@@ -150,9 +188,7 @@ export function codeFixes(an: Analyser, text: string, req: FixRequest = {}): { f
         continue;
       }
       findings.push(f);
-      const c = candidatesFor(an, snap, walks, fn, f, callers, PROGRAM_BUILDERS);
-      if (!Array.isArray(c)) refused.push(c);
-      else offer(c, f);
+      offer(candidatesFor(an, snap, walks, fn, f, callers, PROGRAM_BUILDERS), f);
     }
   } finally {
     snap.file.dispose();
@@ -164,6 +200,8 @@ export interface AppliedFix {
   fix: VerifiedFix;
   /** where the fix's finding was, as an offset into the final text */
   at: number;
+  /** why the fixes listed before it for the same finding (the scope of a deadlock fix) were not applied */
+  passedOver: Refusal[];
 }
 
 export interface FixAllResult {
@@ -171,6 +209,11 @@ export interface FixAllResult {
   applied: AppliedFix[];
   /** findings of the requested codes left unfixed, with the reason (offsets into the final text) */
   refused: (Refusal & { at: number })[];
+  /**
+   * whole-program findings (FixRequest.extra) that a fix applied before them already resolved: a scope opened for
+   * another allocation of the same critical section now keeps this one out of the cycle too (offsets into the final text)
+   */
+  resolved: { target: Finding; at: number; reason: string }[];
   /** the analysis of the final text */
   facts: FileFacts;
 }
@@ -178,62 +221,107 @@ export interface FixAllResult {
 /**
  * Applies the verified fixes of the requested codes one at a time, re-analysing after each (the verification's
  * analysis of the result is the next round's starting point), until no finding of those codes has a fix left.
- * Only fixes marked fixAll are applied; sleep-in-atomic alternatives never are.
+ * Only fixes marked fixAll are applied, the first of a finding's that verifies; sleep-in-atomic alternatives never
+ * are. Whole-program findings (req.extra) are fixed after the file's own, when their code is named in req.codes;
+ * their offsets are carried through every applied edit.
  */
 export function fixAll(an: Analyser, text: string, req: FixRequest = {}, maxFixes = 500): FixAllResult {
   const codes = (req.codes ?? FIX_ALL_CODES).filter((c) => BUILDERS[c]);
+  const programCodes = (req.codes ?? []).filter((c) => PROGRAM_BUILDERS[c]);
   const callers = req.callers ?? fileCallers;
   let snap = snapshotOf(an, text);
   const applied: AppliedFix[] = [];
   const refused: (Refusal & { at: number })[] = [];
+  const resolved: FixAllResult['resolved'] = [];
+  let pending: DeadlockTarget[] = (req.extra ?? []).filter((t) => programCodes.includes(t.code)).map((t) => ({ ...t, span: { ...t.span } }));
   const key = (code: string, fn: string, at: number) => `${code}\u0000${fn}\u0000${at}`;
   let skip = new Set<string>();
   try {
     for (let n = 0; n < maxFixes; n++) {
       const walks = new Walks(snap, an.kb);
-      let done: { fix: VerifiedFix; after: Snapshot } | undefined;
+      const round: { done?: { fix: VerifiedFix; after: Snapshot; passedOver: Refusal[] } } = {};
+      /** The first verified fixAll candidate of a finding, else its refusals. */
+      const attempt = (f: Finding, c: Candidates): boolean => {
+        const auto = c.cands.filter((x) => x.fixAll);
+        if (!auto.length) {
+          refused.push(...c.refused.map((x) => ({ ...x, at: f.span.start })));
+          if (c.cands.length) refused.push({ code: f.code, target: f, at: f.span.start, reason: `offered as a choice in the editor, not applied automatically: ${c.cands[0].note ?? c.cands[0].title}` });
+          else if (!c.refused.length) refused.push({ code: f.code, target: f, at: f.span.start, reason: 'no fix' });
+          return false;
+        }
+        const failed: Refusal[] = [];
+        for (const cand of auto) {
+          const v = verify(an, snap, cand);
+          if (v.ok) {
+            // What came before it in the list and was not offered (builders list their fixes in preference order).
+            const before = c.refused.filter((x) => (c.rank.get(x) ?? 0) < (c.rank.get(cand) ?? 0));
+            round.done = { fix: { ...cand, followUps: v.followUps }, after: v.after, passedOver: [...before, ...failed] };
+            return true;
+          }
+          failed.push({ code: f.code, kind: cand.kind, target: f, reason: v.reason });
+        }
+        refused.push(...[...c.refused, ...failed].map((x) => ({ ...x, at: f.span.start })));
+        return false;
+      };
       outer: for (const code of codes) {
         for (const fn of snap.facts.functions) {
           for (const f of fn.findings) {
             if (f.code !== code || skip.has(key(f.code, f.function, f.span.start))) continue;
             skip.add(key(f.code, f.function, f.span.start));
-            const c = candidatesFor(an, snap, walks, fn, f, callers);
-            if (!Array.isArray(c)) {
-              refused.push({ ...c, at: f.span.start });
-              continue;
-            }
-            const cand = c.find((x) => x.fixAll);
-            if (!cand) {
-              refused.push({ code: f.code, target: f, at: f.span.start, reason: c.length ? `offered as a choice in the editor, not applied automatically: ${c[0].note ?? c[0].title}` : 'no fix' });
-              continue;
-            }
-            const v = verify(an, snap, cand);
-            if (!v.ok) {
-              refused.push({ code: f.code, kind: cand.kind, target: f, at: f.span.start, reason: v.reason });
-              continue;
-            }
-            done = { fix: { ...cand, followUps: v.followUps }, after: v.after };
-            break outer;
+            if (attempt(f, candidatesFor(an, snap, walks, fn, f, callers))) break outer;
           }
         }
       }
-      if (!done) break;
+      while (!round.done && pending.length) {
+        const t = pending.shift()!;
+        const fn = snap.facts.functions.find((x) => x.span.start <= t.span.start && t.span.end <= x.span.end);
+        if (!fn) {
+          refused.push({ code: t.code, target: t, at: t.span.start, reason: 'the finding is not inside a function of this text (the file changed since the whole-program pass saw it)' });
+          continue;
+        }
+        const why = applied.length ? alreadyBroken(an, snap, walks, fn, t) : undefined;
+        if (why) {
+          resolved.push({ target: t, at: t.span.start, reason: why });
+          continue;
+        }
+        attempt(t, candidatesFor(an, snap, walks, fn, t, callers, PROGRAM_BUILDERS));
+      }
+      const fixed = round.done;
+      if (!fixed) break;
       // Move every remembered offset into the new text.
-      const map = offsetMapper(done.fix.edits);
+      const map = offsetMapper(fixed.fix.edits);
       for (const a of applied) a.at = map(a.at);
       for (const r of refused) r.at = map(r.at);
+      for (const r of resolved) r.at = map(r.at);
+      pending = pending.map((t) => ({ ...t, span: { start: map(t.span.start), end: map(t.span.end) } }));
       skip = new Set([...skip].map((k) => {
         const [c, fnName, at] = k.split('\u0000');
         return key(c, fnName, map(Number(at)));
       }));
-      applied.push({ fix: done.fix, at: map(done.fix.target.span.start) });
+      applied.push({ fix: fixed.fix, at: map(fixed.fix.target.span.start), passedOver: fixed.passedOver });
       snap.file.dispose();
-      snap = done.after;
+      snap = fixed.after;
     }
-    return { text: snap.text, applied, refused, facts: snap.facts };
+    return { text: snap.text, applied, refused, resolved, facts: snap.facts };
   } finally {
     snap.file.dispose();
   }
+}
+
+/**
+ * Why a whole-program deadlock needs no fix of its own any more: after earlier fixes, every path's effective mask at
+ * its allocation lacks a bit the cycle's reclaim path requires (a scope opened for another allocation of the section).
+ */
+function alreadyBroken(an: Analyser, snap: Snapshot, walks: Walks, fn: FunctionFacts, t: DeadlockTarget): string | undefined {
+  const w = walks.of(fn);
+  if (!w) return undefined;
+  const site = deadlockSite({ run: w.run } as Parameters<typeof deadlockSite>[0], t);
+  const m = an.kb.gfp;
+  const bits = [...t.requires, '__GFP_DIRECT_RECLAIM'].map((b) => m.lookup(b) ?? 0).filter((b) => b !== 0);
+  if (!site?.paths.length || !site.paths.every((p) => bits.some((b) => hasBit(p.effective, b) === 'no'))) return undefined;
+  const masks = [...new Set(site.paths.map((p) => renderVal(p.effective, m)))].join(' | ');
+  const scope = site.paths[0].scopes.at(-1);
+  return `resolved by an earlier fix: the allocation now gets ${masks}${scope ? ` (inside ${scope.api}() at line ${lineOf(snap, scope.site.start)})` : ''}, which the cycle's reclaim path does not admit`;
 }
 
 /** One edit that turns `before` into `after` (common prefix and suffix kept): for clients that want a single edit. */

@@ -8,7 +8,8 @@ import type { FunctionInfo } from '../../syntax/ast';
 import type { SourceFile } from '../../syntax/sourceFile';
 import type { TextEdit } from './edits';
 
-export type FixKind = 'redundant-nofs' | 'close-scope' | 'narrow-or' | 'scope-candidate' | 'unnecessary-nofs' | 'atomic-mask' | 'deadlock-mask';
+export type FixKind = 'redundant-nofs' | 'close-scope' | 'narrow-or' | 'scope-candidate' | 'unnecessary-nofs' | 'atomic-mask' | 'deadlock-mask'
+  | 'deadlock-scope' | 'preload-move';
 
 /**
  * A whole-program finding (reclaim-deadlock, reclaim-frozen-queue) handed to the fixes from outside the file's facts,
@@ -16,6 +17,12 @@ export type FixKind = 'redundant-nofs' | 'close-scope' | 'narrow-or' | 'scope-ca
  */
 export interface DeadlockTarget extends Finding {
   requires: string[];
+  /** the held lock of the cycle (its lockdep class, the cycle's first lock); else read off the message */
+  held?: string;
+  /** the function that takes the held lock (a caller, when not this finding's function) */
+  takenIn?: string;
+  /** the reclaim path that takes it, for the scope's comment (`demo_scan() (shrinker.scan_objects)`) */
+  reclaim?: string;
 }
 
 /**
@@ -27,6 +34,16 @@ export interface Intent {
   literals: Map<number, { removed: number; added: number }>;
   /** a scope the fix opens: sites and calls it covers on every path get these flags */
   scope?: { flags: PfFlag[] };
+  /**
+   * allocation sites (callee start before the fix) the fix moves: found after the edit in the code it wrote, by API
+   * and gfp argument, and judged like every other site (same masks unless the intent says otherwise)
+   */
+  moved?: Set<number>;
+  /**
+   * a whole-program deadlock the fix breaks at an allocation (callee start before the fix): after the edit, every
+   * path's effective mask there must lack one of `without` (a bit the cycle's reclaim path requires)
+   */
+  breaks?: { site: number; without: string[] };
 }
 
 export interface CandidateFix {

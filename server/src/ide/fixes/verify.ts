@@ -7,10 +7,13 @@
 //   4. every scope is balanced: no scope-unbalanced finding in the functions the fix touched;
 //   5. every allocation site keeps its effective masks, or gets exactly the masks the fix intends (a rewritten
 //      literal, a new scope covering it on every path), and every call keeps the scope flags its callee runs under
-//      (or gains exactly the new scope's).
+//      (or gains exactly the new scope's). A site the fix moves (the preload idiom) is looked for in the code the fix
+//      wrote and judged the same way;
+//   6. a fix for a whole-program deadlock (whose finding is not in the file's facts) leaves the allocation's
+//      effective mask without a bit the cycle's reclaim path requires, on every path.
 import { OFF_BY_DEFAULT } from '../../analysis/checks';
 import type { AllocSite, CallSite, FileFacts, Finding, FunctionFacts, ScopeFrame, Span } from '../../analysis/facts';
-import { applyScopeVal, clearBits, renderVal, setBits, type GfpVal } from '../../analysis/gfpValue';
+import { applyScopeVal, clearBits, hasBit, renderVal, setBits, type GfpVal } from '../../analysis/gfpValue';
 import { lineOf } from '../../analysis/lines';
 import type { PfFlag } from '../../model/kb/types';
 import { syntaxErrors } from '../../syntax/ast';
@@ -113,9 +116,15 @@ function judge(an: Analyser, before: Snapshot, after: Snapshot, fix: CandidateFi
     return n === 0 ? 'none' : n === scopesPerPath.length ? 'all' : 'some';
   };
   const newFlags: PfFlag[] = fix.intent.scope?.flags ?? [];
-  for (const fn of before.facts.functions) {
+  const moved = (s: AllocSite, i: number) => {
+    const fn = after.facts.functions[i];
+    const x = fn?.sites.find((y) => y.api === s.api && y.literalText === s.literalText && within(y.callee.start, inserted));
+    return x && { site: x, fn };
+  };
+  let broken = !fix.intent.breaks;
+  for (const [i, fn] of before.facts.functions.entries()) {
     for (const s of fn.sites) {
-      const a = afterSites.get(map(s.callee.start));
+      const a = fix.intent.moved?.has(s.callee.start) ? moved(s, i) : afterSites.get(map(s.callee.start));
       if (!a || a.site.api !== s.api) return { ok: false, reason: `the allocation at line ${lineOf(before, s.callee.start)} (${s.api}) is not found after the edit` };
       const cov = coverage(a.site.paths.map((p) => p.scopes));
       if (cov === 'some') return { ok: false, reason: `the new scope covers the ${s.api}() at line ${line(a.site.callee.start)} on some paths only` };
@@ -135,6 +144,13 @@ function judge(an: Analyser, before: Snapshot, after: Snapshot, fix: CandidateFi
       if (!sameSet(want, got)) {
         return { ok: false, reason: `the ${s.api}() at line ${line(a.site.callee.start)} would get ${[...got].join(' | ')} instead of ${[...want].join(' | ')}` };
       }
+      const breaks = fix.intent.breaks;
+      if (breaks && breaks.site === s.callee.start) {
+        const bits = breaks.without.map((n) => m.lookup(n) ?? 0).filter((b) => b !== 0);
+        const keeps = a.site.paths.find((p) => !bits.some((b) => hasBit(p.effective, b) === 'no'));
+        if (keeps || !a.site.paths.length) return { ok: false, reason: `the ${s.api}() at line ${line(a.site.callee.start)} would still get ${keeps ? renderVal(keeps.effective, m) : 'no known mask'}, which the cycle's reclaim path admits (it needs ${breaks.without.join(' and ')})` };
+        broken = true;
+      }
     }
     for (const c of fn.callSites) {
       const a = afterCalls.get(map(c.span.start));
@@ -150,6 +166,7 @@ function judge(an: Analyser, before: Snapshot, after: Snapshot, fix: CandidateFi
       if (!sameSet(want, got)) return { ok: false, reason: `${c.callee}() at line ${line(a.span.start)} would run under ${[...got].map((x) => x || 'no scope').join(' | ')} instead of ${[...want].map((x) => x || 'no scope').join(' | ')}` };
     }
   }
+  if (!broken) return { ok: false, reason: 'the allocation of the deadlock finding is not found in the analysis' };
   return { ok: true, followUps };
 }
 
