@@ -13,7 +13,7 @@ import type { KernelTable, ReclaimEntry } from '../../server/src/model/kb/types'
 const { kb, index, problems } = loadKnowledgeBase();
 const v61 = index.forTable('6.1');
 const v612 = index.forTable('6.12');
-const CITATION = /^([\w./-]+\.(?:h|c))@(6\.1|6\.12):(\d+)( |$)/;
+const CITATION = /^([\w./-]+(?:\.(?:h|c)|\/Kconfig))@(6\.1|6\.12):(\d+)( |$)/;
 const over = (text: string, p = '/ws/.reclaim-lens/kb.jsonc') => loadKnowledgeBase([{ path: p, text }]);
 
 test('the reclaim categories load and are part of the hashed built-in files', () => {
@@ -350,6 +350,8 @@ test('every citation of the reclaim categories points at the line it claims', ()
     }
   }
   for (const g of kb.reclaimGates) assert.match(citedLine(g.source) ?? '', word(g.token), g.token);
+  // a cut call cites the line that says why (a test, a pinning dget(), the definition): it exists and is not blank
+  for (const d of kb.deferredCalls) assert.match(citedLine(d.source) ?? '', /\S/, `${d.caller ?? '*'} → ${d.callee}: ${d.source}`);
   for (const a of kb.accessors) {
     const lines = linesOf(a.source);
     const at = Number(CITATION.exec(a.source)![3]) - 1;

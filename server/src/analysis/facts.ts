@@ -101,6 +101,8 @@ export interface CallSite {
   span: Span;
   paths: PathFacts[];
   gfpArgs: { index: number; values: GfpVal[] }[];
+  /** arguments written as constants (`true`, `false`, `NULL`, `0`, `1`): whether each is truthy */
+  consts?: { index: number; truthy: boolean }[];
 }
 
 /**
@@ -145,6 +147,18 @@ export interface Gate {
   rare?: string;
 }
 
+/**
+ * Code that runs only when a parameter is truthy (or falsy): `if (!swap) nfs_start_io_direct(inode);`. With the
+ * constant arguments of a call site it rules out paths the caller never takes (analysis/paramGuards.ts).
+ */
+export interface ParamGuard {
+  region: Span;
+  /** the parameter's index */
+  param: number;
+  /** what the parameter's value must be for the region to run */
+  truthy: boolean;
+}
+
 /** `.evict_inode = xfs_fs_evict_inode` or `s->scan_objects = foo_scan`: a function bound to an ops-table field. */
 export interface OpsBinding {
   field: string;
@@ -169,6 +183,8 @@ export interface FunctionFacts {
   releases?: { cls: string; span: Span }[];
   /** reclaim gates (only in functions that test a gate token) */
   gates: Gate[];
+  /** branches decided by a parameter (only in functions that test one) */
+  paramGuards?: ParamGuard[];
   /** names of the gfp_t parameters, by index */
   gfpParams: { index: number; name: string }[];
   findings: Finding[];

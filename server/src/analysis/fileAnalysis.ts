@@ -6,6 +6,7 @@ import type { AllocSite, FileFacts, FunctionFacts } from './facts';
 import { opsBindingsOf } from './bindings';
 import { analyseFunctions } from './functionAnalysis';
 import { gatesOf } from './gates';
+import { paramGuardsOf } from './paramGuards';
 import type { KbView } from './kbView';
 
 export interface FileAnalysisConfig extends CheckConfig {
@@ -37,6 +38,7 @@ export function analyseFile(file: SourceFile, kb: KbView, config: FileAnalysisCo
         acquires: run.acquires,
         ...(run.releases.length ? { releases: run.releases } : {}),
         gates: gatesOf(fn, file, kb),
+        ...withGuards(paramGuardsOf(fn, file)),
         gfpParams: run.gfpParams,
         findings,
         problems: run.cfg.problems.map((n) => ({ start: n.startIndex, end: n.endIndex })),
@@ -56,3 +58,5 @@ export function analyseFile(file: SourceFile, kb: KbView, config: FileAnalysisCo
   }
   return { functions, bindings, problems };
 }
+
+const withGuards = (g: FunctionFacts['paramGuards']) => (g && g.length ? { paramGuards: g } : {});

@@ -10,6 +10,7 @@ import { buildCfg, reversePostOrder, type Cfg, type CfgOp } from './cfg';
 import type { AllocSite, CallObservation, CallSite, HeldLock, LockAcquire, PathFacts, ScopeFrame, Span } from './facts';
 import { andVal, applyScopeVal, clearBits, evalGfp, known, setBits, symbol, type GfpEnv, type GfpVal } from './gfpValue';
 import type { KbView } from './kbView';
+import { constArgsAt } from './paramGuards';
 import { tokenBits, tokensOf, TK } from './tokens';
 import { lockClassFromText, lockClassesOfCall, type CallLockClass, type LockContexts, type TypeEnv } from './lockClass';
 
@@ -35,6 +36,16 @@ function sideEffectFree(text: string): boolean {
 }
 
 /**
+ * `xe_vm_in_lr_mode(vm)`: a call whose arguments have no side effects and call nothing. Tested twice in a function
+ * (a lock taken under it and released under it), it is taken to have the same value both times, as its author
+ * does; a predicate that changes in between (`need_resched()`) would make the analysis miss a path, never invent one.
+ */
+function predicateCall(c: string): boolean {
+  const m = /^[A-Za-z_]\w*\(([^()]*)\)$/.exec(c);
+  return !!m && sideEffectFree(m[1]);
+}
+
+/**
  * The side-effect-free conditions of the `if`s in a body, normalised as assume() keys them (outer `!`, likely()
  * and unlikely() stripped, and for `a && b` / `a || b` each side): the conditions branches can correlate on.
  */
@@ -56,7 +67,7 @@ function branchConditions(body: string): string[] {
         if (!inner) break;
         c = inner[1];
       }
-      if (c && (/^[A-Za-z_][\w.>-]*$/.test(c) || sideEffectFree(c))) out.push(c);
+      if (c && (/^[A-Za-z_][\w.>-]*$/.test(c) || sideEffectFree(c) || predicateCall(c))) out.push(c);
     }
   }
   return out;
@@ -346,7 +357,10 @@ export function analyseFunction(fn: FunctionInfo, file: SourceFile, kb: KbView, 
     const empty: Cfg = { blocks: [], entry: 0, exit: 0, problems: [] };
     const callSites: CallSite[] = [];
     const nothing: PathFacts = { count: 1, held: [], scopes: [], atomic: false };
-    for (const c of textualCalls(file.text, fn.body.startIndex, fn.body.endIndex)) callSites.push({ callee: c.name, span: c.span, paths: [nothing], gfpArgs: [] });
+    for (const c of textualCalls(file.text, fn.body.startIndex, fn.body.endIndex)) {
+      const consts = constArgsAt(file.text, c.span.end, fn.body.endIndex);
+      callSites.push({ callee: c.name, span: c.span, paths: [nothing], gfpArgs: [], ...(consts ? { consts } : {}) });
+    }
     return { fn, file, kb, sites: [], calls: [], callSites, acquires: [], releases: [], foreignRestores: [], gfpParams, scopeEvents: [], exits: [], cfg: empty, approximate: false };
   }
   // Declarations are looked up one name at a time: find where the name is declared in the body text and jump to
@@ -846,7 +860,8 @@ function recordCallSite(ctx: WalkCtx, callee: string, at: Span, states: Counted[
   let c = ctx.callSiteIndex.get(at.start);
   let seen = ctx.callSiteStates.get(at.start);
   if (!c || !seen) {
-    c = { callee, span: at, paths: [], gfpArgs };
+    const consts = constArgsAt(ctx.run.file.text, at.start + callee.length, ctx.run.fn.body.endIndex);
+    c = { callee, span: at, paths: [], gfpArgs, ...(consts ? { consts } : {}) };
     ctx.callSiteIndex.set(at.start, c);
     ctx.callSiteStates.set(at.start, (seen = new Map()));
     ctx.run.callSites.push(c);
@@ -1175,6 +1190,10 @@ function buildCondSpec(cond: Node, ctx: WalkCtx, depth: number): CondSpec {
       if (api && api.op === 'acquire' && api.mayFail) {
         ctx.fallibleInCond.add(n.id);
         return { k: 'fallible', api, args: argsOf(n, ctx), call: n };
+      }
+      if (!api) {
+        const key = ctx.run.file.text.slice(n.startIndex, n.endIndex).replace(/\s+/g, '');
+        if (ctx.correlated.has(key) && predicateCall(key)) return { k: 'var', key };
       }
       return { k: 'none' };
     }

@@ -62,7 +62,7 @@ export function gatesOf(fn: FunctionInfo, file: SourceFile, kb: KbView): Gate[] 
 }
 
 /** The offset of the ')' closing the '(' just before `from`, or -1. */
-function matchParen(text: string, from: number, limit: number): number {
+export function matchParen(text: string, from: number, limit: number): number {
   let depth = 1;
   for (let i = from; i < limit; i++) {
     const ch = text[i];
@@ -72,7 +72,7 @@ function matchParen(text: string, from: number, limit: number): number {
   return -1;
 }
 
-function enclosingIf(body: Node, at: number): Node | undefined {
+export function enclosingIf(body: Node, at: number): Node | undefined {
   for (let n: Node | null = body.descendantForIndex(at, at + 2); n && n.startIndex >= body.startIndex; n = n.parent) {
     if (n.type === 'if_statement' && n.startIndex === at) return n;
     if (n.startIndex < at) break;
@@ -81,7 +81,7 @@ function enclosingIf(body: Node, at: number): Node | undefined {
 }
 
 /** The branch leaves the function (or jumps to its exit label): `return …;`, `goto out;`, or a block ending so. */
-function leavesFunction(n: Node): boolean {
+export function leavesFunction(n: Node): boolean {
   if (n.type === 'return_statement' || n.type === 'goto_statement') return true;
   if (n.type !== 'compound_statement') return false;
   for (let i = n.namedChildCount - 1; i >= 0; i--) {
@@ -93,7 +93,7 @@ function leavesFunction(n: Node): boolean {
 }
 
 /** Strips outer parentheses and likely()/unlikely(). */
-function stripOuter(c: string): string {
+export function stripOuter(c: string): string {
   let s = c.trim();
   for (;;) {
     const m = /^(?:(?:un)?likely\s*)?\(([\s\S]*)\)$/.exec(s);
@@ -103,7 +103,7 @@ function stripOuter(c: string): string {
 }
 
 /** The condition's operands at the top level of `op`; undefined when the other operator is also at the top level. */
-function splitTop(c: string, op: '&&' | '||'): string[] | undefined {
+export function splitTop(c: string, op: '&&' | '||'): string[] | undefined {
   const other = op === '&&' ? '||' : '&&';
   const parts: string[] = [];
   let depth = 0;

@@ -1008,6 +1008,7 @@ export function compactFacts(facts: FileFacts, names: Map<string, string> = new 
         intern(cs.callee), cs.span.start, cs.span.end,
         cs.paths.length === 1 && isEmptyPath(cs.paths[0]) ? NO_PATH as PathFacts[] : paths(cs.paths),
         cs.gfpArgs.length ? cs.gfpArgs : NONE as unknown as CallSite['gfpArgs'],
+        cs.consts,
       ))),
       findings: shared(fn.findings.some((f) => f.code !== 'sleep-in-atomic') ? fn.findings.filter((f) => f.code === 'sleep-in-atomic') : fn.findings),
       problems: NONE as unknown as Span[],
@@ -1047,6 +1048,7 @@ class CompactCallSite implements CallSite {
     private readonly end: number,
     readonly paths: PathFacts[],
     readonly gfpArgs: CallSite['gfpArgs'],
+    readonly consts?: CallSite['consts'],
   ) {}
 
   get span(): Span {

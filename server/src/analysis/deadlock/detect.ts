@@ -158,7 +158,7 @@ export function detectDeadlocks(program: Program, ctxs: Contexts, takes: Takes, 
               for (const h of holders) {
                 if (h.lock.kind === 'fence' || h.lock.kind === 'queue-freeze') continue;
                 if (dkb.documentedOrder(h.lock.cls, pseudoLock)) continue;
-                const cand = cycleFor(h, ctxName, pseudoLock, admitted, takes, deps, perFs);
+                const cand = cycleFor(h, ctxName, pseudoLock, admitted, takes, deps, perFs, heldSet(holders));
                 if (!cand) continue;
                 consider({ code: 'reclaim-deadlock', span: site.call, held: h, what, mask, nolockdep, context: c, ...cand });
               }
@@ -178,7 +178,7 @@ export function detectDeadlocks(program: Program, ctxs: Contexts, takes: Takes, 
             // A fault runs in the faulting task, which nests its own transaction handle (current->journal_info).
             if (h.resource || dkb.documentedOrder(h.lock.cls, MMAP_LOCK)) continue;
             const reads = dkb.access(call.api) === 'read';
-            const cand = cycleFor(h, 'fault', MMAP_LOCK, (t) => !(reads && t.entry?.onWrite), takes, deps, perFs);
+            const cand = cycleFor(h, 'fault', MMAP_LOCK, (t) => !(reads && t.entry?.onWrite), takes, deps, perFs, heldSet(holders));
             if (!cand) continue;
             consider({ code: 'fault-deadlock', span: call.call, held: h, what: `${call.api}()`, mask: '', context: c, ...cand });
           }
@@ -209,38 +209,59 @@ interface Candidate {
   /** cycle of three: who takes L while holding M */
   dep?: DepWitness;
   classLevel?: boolean;
+  /** why the cycle is class-level, when it is not the unreferenced-inode reason */
+  classWhy?: string;
   nolockdep?: boolean;
+}
+
+const heldSet = (holders: readonly Holder[]) => new Set(holders.map((h) => h.lock.cls));
+
+/**
+ * A path that holds, on its way to the lock, a class this task holds too (try-locked: `bch_mca_scan` try-locks
+ * `&cache_set->bucket_lock`, held by the allocating task): it gets there only for another instance of that class.
+ */
+function instanceOnly(t: Take, held: ReadonlySet<string>): string | undefined {
+  const x = t.holds?.find((c) => held.has(c));
+  return x && `. Class-level only: the path holds ${x} on its way there, and so does this task here: it can get past that lock only for another instance of it (taken blocking, it would wait for this task first)`;
 }
 
 const SEVERITY_RANK = { error: 0, warning: 1, information: 2, hint: 3 } as const;
 const rank = (c: Candidate) => SEVERITY_RANK[c.severity] * 10 + c.len;
 
-function cycleFor(h: Holder, ctxName: ReclaimContext, pseudo: string, admitted: (t: Take) => boolean, takes: Takes, deps: Deps, perFs: PerFsType):
-  Pick<Candidate, 'severity' | 'len' | 'pseudo' | 'take' | 'dep' | 'classLevel'> | undefined {
+function cycleFor(h: Holder, ctxName: ReclaimContext, pseudo: string, admitted: (t: Take) => boolean, takes: Takes, deps: Deps, perFs: PerFsType, held: ReadonlySet<string>):
+  Pick<Candidate, 'severity' | 'len' | 'pseudo' | 'take' | 'dep' | 'classLevel' | 'classWhy'> | undefined {
   const m = takes.byContext.get(ctxName);
   if (!m) return undefined;
   // A class keyed per filesystem type is one class per filesystem: both ends must be in the same one (or generic).
   const sameFs = (cls: string, a: string, b: string) => !perFs(cls) || a === '*' || b === '*' || a === b;
   const holderFs = fsOf(h.file);
-  const direct = m.get(h.lock.cls)?.find((t) => admitted(t) && sameFs(h.lock.cls, holderFs, t.fs));
+  // Takes whose path holds nothing this task holds first; the others close only class-level cycles.
+  const pick = (list: readonly Take[] | undefined, ok: (t: Take) => boolean) =>
+    list?.find((t) => ok(t) && !instanceOnly(t, held)) ?? list?.find(ok);
+  const direct = pick(m.get(h.lock.cls), (t) => admitted(t) && sameFs(h.lock.cls, holderFs, t.fs));
   if (direct) {
-    const classLevel = direct.objects === 'unreferenced-inode' && INODE_LIKE.test(h.lock.cls);
-    return { severity: weak(classLevel, h.lock.read && direct.read, direct), len: 2, pseudo, take: direct, classLevel };
+    const classWhy = instanceOnly(direct, held);
+    const classLevel = !!classWhy || (direct.objects === 'unreferenced-inode' && INODE_LIKE.test(h.lock.cls));
+    return { severity: weak(classLevel, h.lock.read && direct.read, direct), len: 2, pseudo, take: direct, classLevel, ...(classWhy ? { classWhy } : {}) };
   }
   // L → pseudo → M → L: someone acquires L while holding M.
   const into = deps.into.get(h.lock.cls);
   if (!into) return undefined;
+  let fallback: ReturnType<typeof cycleFor>;
   for (const [from, w] of into) {
     const wFs = fsOf(w.file);
     if (!sameFs(h.lock.cls, holderFs, wFs)) continue;
     // The witness ties both classes to one filesystem (generic code takes both for the same file): the held lock's
     // and the reclaim-taken lock's filesystems must agree too.
-    const t = m.get(from)?.find((x) => admitted(x) && sameFs(from, x.fs, wFs) && (!perFs(from) || !perFs(h.lock.cls) || sameFs(from, x.fs, holderFs)));
+    const t = pick(m.get(from), (x) => admitted(x) && sameFs(from, x.fs, wFs) && (!perFs(from) || !perFs(h.lock.cls) || sameFs(from, x.fs, holderFs)));
     if (!t) continue;
-    const classLevel = t.objects === 'unreferenced-inode' && INODE_LIKE.test(from);
-    return { severity: weak(classLevel, h.lock.read && w.read, t), len: 3, pseudo, take: t, dep: w, classLevel };
+    const classWhy = instanceOnly(t, held);
+    const classLevel = !!classWhy || (t.objects === 'unreferenced-inode' && INODE_LIKE.test(from));
+    const found = { severity: weak(classLevel, h.lock.read && w.read, t), len: 3, pseudo, take: t, dep: w, classLevel, ...(classWhy ? { classWhy } : {}) };
+    if (!classWhy) return found;
+    fallback ??= found;
   }
-  return undefined;
+  return fallback;
 }
 
 /**
@@ -361,7 +382,8 @@ function toFinding(c: Candidate, f: ProgramFunction, file: string, ordinal: numb
         ? `${c.what} may enter ${into} while ${L} is held, and ${into} can take ${L} via ${pathText}${takenWhere}${gate}`
         : `${c.what} may enter ${into} while ${L} is held; ${into} takes ${M} via ${pathText}${takenWhere}${gate}, and ${c.dep!.function}() takes ${L} while holding ${M}`;
     }
-    if (c.classLevel) message += `. Class-level only: ${via} reaches only inodes nobody holds a reference to, so this needs another instance of ${L} (lockdep reports it; it deadlocks only if the held one can be such an inode)`;
+    if (c.classWhy) message += c.classWhy;
+    else if (c.classLevel) message += `. Class-level only: ${via} reaches only inodes nobody holds a reference to, so this needs another instance of ${L} (lockdep reports it; it deadlocks only if the held one can be such an inode)`;
     if (t.kswapdOnly) message += '. Only kswapd takes this path, so the allocation stalls behind kswapd rather than deadlocking itself';
     if (t.rare) message += `. Reclaim takes this path ${t.rare}`;
     if (c.held.lock.read && (c.len === 2 ? t.read : c.dep!.read)) message += `. Both sides take ${L} shared: it blocks only when a writer is queued between them`;

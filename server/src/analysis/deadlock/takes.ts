@@ -44,6 +44,11 @@ export interface Take {
   rare?: string;
   /** the filesystem whose code takes the lock (`fs/<name>/`), '*' for generic code */
   fs: string;
+  /**
+   * Lock classes the path itself holds (taken blocking or by a successful trylock) when it gets to the acquisition:
+   * `bch_mca_scan` try-locks `&cache_set->bucket_lock` before `mca_reap` takes `&btree->write_lock`.
+   */
+  holds?: readonly string[];
 }
 
 /** Per function: what it (and its callees) acquire blocking, relative to its entry. */
@@ -55,6 +60,9 @@ interface Partial {
   requireNames: string[];
   kswapdOnly: boolean;
   rare?: string;
+  /** the function's parameters must have these truth values for the path to run (paramGuards) */
+  needs?: readonly { param: number; truthy: boolean }[];
+  holds?: readonly string[];
 }
 
 const MAX_PER_FUNCTION = 64;
@@ -95,7 +103,11 @@ export function reclaimTakes(program: Program, kb: TakesKb, options: TakesOption
     const file = fileOf(f);
     const out = new Map<string, Partial>();
     const add = (p: Partial) => {
-      const key = `${p.cls}${p.read ? '(r)' : ''}`;
+      // A path that needs a parameter's value is kept beside the best one that does not: callers passing the other
+      // value rule it out.
+      // So is the best path that holds nothing on the way beside one that does (an allocator holding that lock meets
+      // only the first).
+      const key = `${p.cls}${p.read ? '(r)' : ''}${p.needs ? p.needs.map((n) => `|${n.param}${n.truthy ? '+' : '-'}`).join('') : ''}${p.holds?.length ? '|h' : ''}`;
       const old = out.get(key);
       if (!old || better(p, old)) out.set(key, p);
     };
@@ -103,7 +115,9 @@ export function reclaimTakes(program: Program, kb: TakesKb, options: TakesOption
       if (a.trylock || a.nonblocking || a.kind === 'bitlock' || a.cls.startsWith('*')) continue;
       const g = gateAt(facts, a.span.start, bitsOf);
       if (!g) continue;
-      add({ cls: a.cls, read: a.read, steps: [{ file, function: facts.name, span: a.span, api: a.api }], ...g });
+      const needs = needsAt(facts, a.span.start);
+      const holds = a.heldAlways?.length ? a.heldAlways : undefined;
+      add({ cls: a.cls, read: a.read, steps: [{ file, function: facts.name, span: a.span, api: a.api }], ...g, ...(needs ? { needs } : {}), ...(holds ? { holds } : {}) });
     }
     for (let i = program.outStart[f]; i < program.outStart[f + 1]; i++) {
       const callee = program.outCallee[i];
@@ -111,9 +125,17 @@ export function reclaimTakes(program: Program, kb: TakesKb, options: TakesOption
       if (kb.deferredCall(facts.name, cs.callee)) continue;
       const g = gateAt(facts, cs.span.start, bitsOf);
       if (!g) continue;
+      const needs = needsAt(facts, cs.span.start);
+      const here = heldOnEveryPath(cs.paths);
       for (const p of summary(callee)) {
+        // The callee's path needs a parameter value this call never passes (`nfs_file_direct_write(…, true)` skips
+        // the `if (!swap)` branch).
+        if (p.needs && cs.consts && p.needs.some((n) => cs.consts!.some((c) => c.index === n.param && c.truthy !== n.truthy))) continue;
         const rare = p.rare ?? g.rare;
+        const holds = union(here, p.holds ?? []);
         add({
+          ...(needs ? { needs } : {}),
+          ...(holds.length ? { holds } : {}),
           cls: p.cls, read: p.read, steps: [{ file, function: facts.name, span: cs.span, callee: cs.callee }, ...p.steps],
           requires: p.requires | g.requires, requireNames: union(p.requireNames, g.requireNames), kswapdOnly: p.kswapdOnly || g.kswapdOnly,
           ...(rare ? { rare } : {}),
@@ -139,6 +161,8 @@ export function reclaimTakes(program: Program, kb: TakesKb, options: TakesOption
     for (const b of file.facts.bindings ?? []) {
       const entry = kb.reclaimEntry(b.field, b.struct);
       if (!entry) continue;
+      // The kernel's call through the table that reclaim never makes for this callback (hugetlbfs_evict_inode).
+      if (entry.struct && kb.deferredCall(`${entry.struct}.${entry.field}`, b.fn)) continue;
       for (const fn of byName(fi, b.fn)) {
         roots.push({ fn, entry, file: file.path, span: b.span });
         const entryBits = bitsOf(entry.requires ?? []);
@@ -150,6 +174,7 @@ export function reclaimTakes(program: Program, kb: TakesKb, options: TakesOption
             requires: p.requires | entryBits, requireNames: union(p.requireNames, entry.requires ?? []),
             kswapdOnly: p.kswapdOnly || context === 'kswapd', ...(entry.objects ? { objects: entry.objects } : {}),
             ...(entry.rare ?? p.rare ? { rare: entry.rare ?? p.rare } : {}), fs: fsOf(p.steps[p.steps.length - 1].file),
+            ...(p.holds ? { holds: p.holds } : {}),
           });
         }
       }
@@ -182,6 +207,25 @@ function primingContext(a: LockAcquire): ReclaimContext | undefined {
   return undefined;
 }
 
+/** The lock classes held on every path to a call site (relative to the function's entry). */
+function heldOnEveryPath(paths: readonly { held: readonly { cls: string; kind: string }[] }[]): string[] {
+  if (!paths.length) return [];
+  let out = paths[0].held.filter((h) => h.kind !== 'bitlock').map((h) => h.cls);
+  for (let i = 1; i < paths.length && out.length; i++) out = out.filter((c) => paths[i].held.some((h) => h.cls === c));
+  return out;
+}
+
+/** The parameter values the code at an offset needs (paramGuards); undefined when it needs none. */
+function needsAt(facts: FunctionFacts, at: number): Partial['needs'] {
+  let out: { param: number; truthy: boolean }[] | undefined;
+  for (const g of facts.paramGuards ?? []) {
+    if (at < g.region.start || at >= g.region.end) continue;
+    if (!out) out = [];
+    if (!out.some((n) => n.param === g.param)) out.push({ param: g.param, truthy: g.truthy });
+  }
+  return out;
+}
+
 /** The gates covering an offset of a function: undefined when reclaim never gets there. */
 function gateAt(facts: FunctionFacts, at: number, bitsOf: (n: readonly string[]) => number): { requires: number; requireNames: string[]; kswapdOnly: boolean; rare?: string } | undefined {
   let requireNames: string[] = [];
@@ -208,6 +252,7 @@ function better(a: Partial, b: Partial): boolean {
   if (a.requireNames.length !== b.requireNames.length) return a.requireNames.length < b.requireNames.length;
   if (a.kswapdOnly !== b.kswapdOnly) return !a.kswapdOnly;
   if (!a.rare !== !b.rare) return !a.rare;
+  if ((a.holds?.length ?? 0) !== (b.holds?.length ?? 0)) return (a.holds?.length ?? 0) < (b.holds?.length ?? 0);
   return a.steps.length < b.steps.length;
 }
 

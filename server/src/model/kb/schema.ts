@@ -298,7 +298,8 @@ export const classKeyEntrySchema = z
 
 export const deferredCallEntrySchema = z
   .object({
-    caller: ident.optional(),
+    /** the calling function, or `struct.field` for the generic kernel's call through an ops table (`super_operations.evict_inode`) */
+    caller: z.union([ident, z.string().regex(/^[A-Za-z_]\w*\.[A-Za-z_]\w*$/, 'a function name or struct.field')]).optional(),
     callee: ident,
     note: z.string().min(1),
     versions: versions.optional(),

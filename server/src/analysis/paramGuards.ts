@@ -1,0 +1,148 @@
+// Branches decided by a parameter: `if (!swap) nfs_start_io_direct(inode);`, `if (!flush) goto out_unlock;`.
+// A caller that passes a constant for the parameter (`nfs_file_direct_write(iocb, iter, true)` from the swap path,
+// `__btree_node_reclaim(c, b, false, …)` from the shrinker) never runs the code the test keeps it out of. The reclaim
+// and fault paths (deadlock/takes.ts) use these guards with the constant arguments recorded at call sites to drop
+// paths no caller on the way can take. Only plain truth tests of a parameter the function never assigns count: `p`,
+// `!p`, `p == NULL`, `p != 0`, `false`/`true` comparisons, alone or joined by `&&` for the branch they guard.
+import type { Node } from 'web-tree-sitter';
+import type { FunctionInfo } from '../syntax/ast';
+import type { SourceFile } from '../syntax/sourceFile';
+import type { ParamGuard } from './facts';
+import { enclosingIf, leavesFunction, matchParen, splitTop, stripOuter } from './gates';
+import { tokensOf } from './tokens';
+
+const SIMPLE = /^([A-Za-z_]\w*)(?:\s*(==|!=)\s*(NULL|0|false|true|1))?$/;
+const LABEL = /^[ \t]*(?!default\b)[A-Za-z_]\w*[ \t]*:(?!:)/m;
+
+/** A simple truth test of one name: the name and whether the test is true when the name's value is truthy. */
+function simpleTest(part: string): { name: string; truthy: boolean } | undefined {
+  let s = stripOuter(part);
+  let neg = false;
+  while (s.startsWith('!') && !s.startsWith('!=')) {
+    neg = !neg;
+    s = stripOuter(s.slice(1));
+  }
+  const m = SIMPLE.exec(s);
+  if (!m) return undefined;
+  let truthy = !neg;
+  if (m[2]) {
+    const constTruthy = m[3] === 'true' || m[3] === '1';
+    // `p == 0` is true when p is falsy; `p != 0` when truthy; `p == true` when truthy.
+    const eqTruthy = m[2] === '==' ? constTruthy : !constTruthy;
+    truthy = neg ? !eqTruthy : eqTruthy;
+  }
+  return { name: m[1], truthy };
+}
+
+export function paramGuardsOf(fn: FunctionInfo, file: SourceFile): ParamGuard[] {
+  const text = file.text;
+  const start = fn.body.startIndex;
+  const end = fn.body.endIndex;
+  const tokens = tokensOf(file);
+  const [lo, hi] = tokens.range(start, end);
+  const head = text.slice(fn.start, start);
+  const out: ParamGuard[] = [];
+  let params: Map<string, number> | undefined;
+  const assigned = new Map<string, boolean>();
+  const paramIndex = (name: string): number | undefined => {
+    if (name.length > 256) return undefined; // no RegExp from a pasted giant identifier
+    if (!new RegExp(`\\b${name}\\b`).test(head)) return undefined;
+    if (!params) params = new Map(fn.params.map((p, i) => [p.name, i]));
+    const i = params.get(name);
+    if (i === undefined) return undefined;
+    let a = assigned.get(name);
+    if (a === undefined) {
+      const body = text.slice(start, end);
+      a = new RegExp(`\\b${name}\\s*(?:[-+*/%&|^]|<<|>>)?=(?!=)|(?:[(,=]|\\breturn)\\s*&\\s*${name}\\b|\\b${name}\\s*(?:\\+\\+|--)|(?:\\+\\+|--)\\s*${name}\\b`).test(body);
+      assigned.set(name, a);
+    }
+    return a ? undefined : i;
+  };
+  for (let t = lo; t < hi; t++) {
+    if (tokens.names[tokens.ids[t]] !== 'if') continue;
+    const at = tokens.starts[t];
+    let open = at + 2;
+    while (open < end && /\s/.test(text[open])) open++;
+    if (text[open] !== '(') continue;
+    const close = matchParen(text, open + 1, end);
+    if (close < 0) continue;
+    const cond = stripOuter(text.slice(open + 1, close));
+    const parts = splitTop(cond, '&&');
+    if (!parts) continue;
+    const tests: { param: number; truthy: boolean }[] = [];
+    for (const p of parts) {
+      const s = simpleTest(p);
+      const i = s && paramIndex(s.name);
+      if (s && i !== undefined) tests.push({ param: i, truthy: s.truthy });
+    }
+    if (!tests.length) continue;
+    const ifNode = enclosingIf(fn.body, at);
+    if (!ifNode) continue;
+    const consequence = ifNode.childForFieldName('consequence');
+    if (!consequence) continue;
+    for (const g of tests) out.push({ region: { start: consequence.startIndex, end: consequence.endIndex }, ...g });
+    // The negation of a single test guards the else branch, and the rest of the block when the branch leaves.
+    if (parts.length !== 1) continue;
+    const neg = { param: tests[0].param, truthy: !tests[0].truthy };
+    const alt = ifNode.childForFieldName('alternative');
+    const altBody = alt && (alt.type === 'else_clause' ? alt.namedChildren.find((c) => c !== null && c.type !== 'comment') ?? null : alt);
+    if (altBody) out.push({ region: { start: altBody.startIndex, end: altBody.endIndex }, ...neg });
+    if (!leavesFunction(consequence)) continue;
+    const rest = restOfBlock(ifNode, text);
+    if (rest) out.push({ region: rest, ...neg });
+  }
+  return out;
+}
+
+/** The statements after `n` in its block, up to the first label (a jump may enter there); undefined if none. */
+function restOfBlock(n: Node, text: string): { start: number; end: number } | undefined {
+  const parent = n.parent;
+  if (!parent || (parent.type !== 'compound_statement' && parent.type !== 'case_statement')) return undefined;
+  const from = n.endIndex;
+  let to = parent.type === 'compound_statement' ? parent.endIndex - 1 : parent.endIndex;
+  if (to <= from) return undefined;
+  const m = LABEL.exec(text.slice(from, to));
+  if (m) to = from + m.index;
+  return to > from ? { start: from, end: to } : undefined;
+}
+
+/** The constant arguments of a call whose argument list starts at or after `from`: `f(a, true, NULL)`. */
+export function constArgsAt(text: string, from: number, limit: number): { index: number; truthy: boolean }[] | undefined {
+  let i = from;
+  const max = Math.min(limit, text.length);
+  while (i < max && text[i] !== '(') {
+    if (text[i] === ';' || text[i] === '{') return undefined;
+    i++;
+  }
+  if (i >= max) return undefined;
+  let out: { index: number; truthy: boolean }[] | undefined;
+  let depth = 0;
+  let argStart = i + 1;
+  let index = 0;
+  for (let j = i + 1; j < max; j++) {
+    const ch = text[j];
+    if (ch === '"' || ch === '\'') {
+      // skip a string or character literal
+      for (j++; j < max && text[j] !== ch; j++) if (text[j] === '\\') j++;
+      continue;
+    }
+    if (ch === '(' || ch === '[' || ch === '{') depth++;
+    else if ((ch === ')' || ch === ']' || ch === '}') && depth > 0) depth--;
+    else if ((ch === ',' && depth === 0) || ch === ')') {
+      const arg = text.slice(argStart, j).trim();
+      const v = constTruth(arg);
+      if (v !== undefined) (out ??= []).push({ index, truthy: v });
+      if (ch === ')') return out;
+      index++;
+      argStart = j + 1;
+    }
+  }
+  return out;
+}
+
+function constTruth(arg: string): boolean | undefined {
+  if (arg === 'true') return true;
+  if (arg === 'false' || arg === 'NULL') return false;
+  if (/^(?:0[xX][0-9a-fA-F]+|\d+)[uUlL]*$/.test(arg)) return Number.parseInt(arg, arg.startsWith('0x') || arg.startsWith('0X') ? 16 : 10) !== 0;
+  return undefined;
+}
