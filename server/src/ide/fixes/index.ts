@@ -11,6 +11,7 @@ import { lineOf } from '../../analysis/lines';
 import { listFunctions, type FunctionInfo } from '../../syntax/ast';
 import { parseSource } from '../../syntax/sourceFile';
 import { atomicMask } from './atomicMask';
+import { preloadMove } from './preloadMove';
 import { closeScope } from './closeScope';
 import { offsetMapper, type TextEdit } from './edits';
 import { narrowOr } from './narrowOr';
@@ -39,7 +40,7 @@ const BUILDERS: Readonly<Record<string, readonly FixBuilder[]>> = {
   'nofs-redundant': [redundantNofs],
   'nofs-scope-candidate': [scopeCandidate],
   'nofs-unnecessary': [unnecessaryNofs],
-  'sleep-in-atomic': [atomicMask],
+  'sleep-in-atomic': [atomicMask, preloadMove],
 };
 
 /**
