@@ -9,6 +9,7 @@
 // deriveCalleeEffects: a caller in the same file sees the lock held or the scope open after the call); across files
 // they still come from knowledge-base entries and sparse annotations (#3).
 import { lineStartsOf, positionAt } from './lines';
+import { contradicts, needsAt, type Consts } from './paramGuards';
 import type { GfpModel } from '../model/gfp';
 import type { PfFlag } from '../model/kb/types';
 import type { AllocSite, CallSite, FileFacts, Finding, FunctionFacts, HeldLock, PathFacts, ScopeFrame, Span } from './facts';
@@ -375,6 +376,11 @@ export interface CallingContext {
   callers: number;
   /** those call sites, as program-wide numbers (Program.siteBase[caller] + index in the caller's callSites) */
   callSites: readonly number[];
+  /**
+   * Constants the callers pass for parameters this function tests (paramGuards): `__btree_node_reclaim(c, b, false)`.
+   * Calls and allocations in a branch that needs the other value are not reached in this context.
+   */
+  consts?: Consts;
 }
 
 export interface ContextOptions {
@@ -405,6 +411,7 @@ const NONE: readonly never[] = Object.freeze([]);
 const NO_PARAMS: Record<string, GfpVal[]> = Object.freeze({}) as Record<string, GfpVal[]>;
 const EMPTY: CallingContext = Object.freeze({ held: [], scopes: [], atomic: false, gfpParams: {}, chain: [], callers: 0, callSites: [] }) as CallingContext;
 
+const constsKey = (c: Consts | undefined) => (c ? c.map((x) => `${x.index}${x.truthy ? '+' : '-'}`).join('') : '');
 const valKey = (v: GfpVal) => (v.sym === undefined ? `#${v.set}` : `${v.sym}/${v.set}/${v.clear & ALL}`);
 
 /** A value that says nothing: a parameter passed on unchanged from a frame where it is unknown. */
@@ -506,6 +513,7 @@ interface Candidate {
   key: string;
   part: Composed;
   gfpParams: Record<string, GfpVal[]>;
+  consts?: Consts;
   /** the caller's context and the call; undefined for the empty context of a root */
   from?: { cc: CallingContext; caller: ProgramFunction; site: CallSite };
   chainLen: number;
@@ -581,6 +589,7 @@ export function contexts(program: Program, options: Partial<ContextOptions> = {}
     const ctx: CallingContext = {
       held: c.part.held, scopes: c.part.scopes, atomic: c.part.atomic, gfpParams: c.gfpParams, chain,
       callers: c.sites.size, callSites: c.sites.size ? [...c.sites].sort((a, b) => a - b) : NONE,
+      ...(c.consts ? { consts: c.consts } : {}),
     };
     if (elided) ctx.elided = elided;
     keys.set(ctx, { base: c.part.base, key: c.key });
@@ -598,15 +607,21 @@ export function contexts(program: Program, options: Partial<ContextOptions> = {}
       const caller = functions[from];
       const site = caller.facts.callSites[program.inSite[i]];
       const siteId = program.siteBase[from] + program.inSite[i];
+      // The caller reaches this call only with some parameter values (`if (!flush) goto out;` before it).
+      const needs = caller.facts.paramGuards ? needsAt(caller.facts, site.span.start) : undefined;
+      // The constants this call passes for the parameters the callee tests are part of the callee's context.
+      const consts = callee.facts.paramGuards?.length && site.consts ? site.consts.filter((c) => callee.facts.paramGuards!.some((g) => g.param === c.index)) : undefined;
+      const ck = consts?.length ? `|c${consts.map((c) => `${c.index}${c.truthy ? '+' : '-'}`).join('')}` : '';
       for (const cc of callerCtxs) {
+        if (contradicts(needs, cc.consts)) continue;
         const gfpParams = callee.facts.gfpParams.length ? bind(caller, cc, site, callee) : NO_PARAMS;
-        const gk = gfpKey(gfpParams);
+        const gk = gfpKey(gfpParams) + ck;
         const chainLen = isEmptyContext(cc) ? 1 : Math.min(cc.chain.length + 1, opts.maxChainDepth);
         for (const p of site.paths) {
           const part = compose(caller, cc, p);
           const key = `${part.base}|${gk}`;
           const have = merged.get(key);
-          if (!have) merged.set(key, { key, part, gfpParams, from: { cc, caller, site }, chainLen, sites: new Set([siteId]) });
+          if (!have) merged.set(key, { key, part, gfpParams, ...(consts?.length ? { consts } : {}), from: { cc, caller, site }, chainLen, sites: new Set([siteId]) });
           else {
             have.sites.add(siteId);
             if (chainLen < have.chainLen) Object.assign(have, { part, from: { cc, caller, site }, chainLen });
@@ -627,6 +642,7 @@ export function contexts(program: Program, options: Partial<ContextOptions> = {}
           continue;
         }
         for (const id of x.sites) have.sites.add(id);
+        if (have.consts && constsKey(have.consts) !== constsKey(x.consts)) delete have.consts;
         const rep = x.chainLen < have.chainLen ? x : have;
         const held = have.part.held.filter((h) => x.part.held.some((o) => o.cls === h.cls));
         const part = { ...rep.part, held, base: baseKey(held, rep.part.scopes, rep.part.atomic) };

@@ -7,7 +7,7 @@
 import type { Node } from 'web-tree-sitter';
 import type { FunctionInfo } from '../syntax/ast';
 import type { SourceFile } from '../syntax/sourceFile';
-import type { ParamGuard } from './facts';
+import type { FunctionFacts, ParamGuard } from './facts';
 import { enclosingIf, leavesFunction, matchParen, splitTop, stripOuter } from './gates';
 import { tokensOf } from './tokens';
 
@@ -145,4 +145,23 @@ function constTruth(arg: string): boolean | undefined {
   if (arg === 'false' || arg === 'NULL') return false;
   if (/^(?:0[xX][0-9a-fA-F]+|\d+)[uUlL]*$/.test(arg)) return Number.parseInt(arg, arg.startsWith('0x') || arg.startsWith('0X') ? 16 : 10) !== 0;
   return undefined;
+}
+
+export type Needs = readonly { param: number; truthy: boolean }[];
+export type Consts = readonly { index: number; truthy: boolean }[];
+
+/** The parameter values the code at an offset of a function needs (its paramGuards); undefined when none. */
+export function needsAt(facts: Pick<FunctionFacts, 'paramGuards'>, at: number): Needs | undefined {
+  let out: { param: number; truthy: boolean }[] | undefined;
+  for (const g of facts.paramGuards ?? []) {
+    if (at < g.region.start || at >= g.region.end) continue;
+    if (!out) out = [];
+    if (!out.some((n) => n.param === g.param)) out.push({ param: g.param, truthy: g.truthy });
+  }
+  return out;
+}
+
+/** Whether constant arguments give some needed parameter the other value. */
+export function contradicts(needs: Needs | undefined, consts: Consts | undefined): boolean {
+  return !!needs && !!consts && needs.some((n) => consts.some((c) => c.index === n.param && c.truthy !== n.truthy));
 }

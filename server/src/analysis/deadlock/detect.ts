@@ -9,6 +9,7 @@ import type { GfpModel } from '../../model/gfp';
 import type { HeldLock, PathFacts, Span } from '../facts';
 import { applyScopeVal, hasBit, renderVal, type GfpVal } from '../gfpValue';
 import { flagsOf, programLine, substitute, type CallingContext, type ChainLink, type Contexts, type Program, type ProgramFinding, type ProgramFunction } from '../interproc';
+import { contradicts, needsAt } from '../paramGuards';
 import { lockdepReport, type ReportInput } from './report';
 import { fsOf, type ReclaimContext, type Take, type Takes } from './takes';
 
@@ -123,10 +124,11 @@ export function detectDeadlocks(program: Program, ctxs: Contexts, takes: Takes, 
       if (!have || rank(c) < rank(have)) best.set(k, c);
     };
     for (const site of f.facts.sites) {
+      const siteNeeds = f.facts.paramGuards ? needsAt(f.facts, site.call.start) : undefined;
       for (const p of site.paths) {
         if (p.atomic) continue; // sleep-in-atomic territory
         for (const c of contexts) {
-          if (c.atomic) continue;
+          if (c.atomic || contradicts(siteNeeds, c.consts)) continue;
           const flags = flagsOf(p.scopes, flagsOf(c.scopes));
           if (flags.includes('PF_MEMALLOC')) continue; // reclaim does not recurse
           const holders = holdersOf(c, p, file, f.facts.name, f.facts.releases, site.call.start);
@@ -169,10 +171,11 @@ export function detectDeadlocks(program: Program, ctxs: Contexts, takes: Takes, 
     }
     for (const call of f.facts.calls) {
       if (call.kind !== 'uaccess') continue;
+      const callNeeds = f.facts.paramGuards ? needsAt(f.facts, call.call.start) : undefined;
       for (const p of call.paths) {
         if (p.atomic) continue;
         for (const c of contexts) {
-          if (c.atomic) continue;
+          if (c.atomic || contradicts(callNeeds, c.consts)) continue;
           const holders = holdersOf(c, p, file, f.facts.name, f.facts.releases, call.call.start);
           for (const h of holders) {
             // A fault runs in the faulting task, which nests its own transaction handle (current->journal_info).

@@ -7,6 +7,7 @@ import type { CrossWaitEntry, ReclaimEntry } from '../../model/kb/types';
 import type { GfpModel } from '../../model/gfp';
 import type { FunctionFacts, Gate, LockAcquire, Span } from '../facts';
 import { nameResolver, type FunctionId, type Program } from '../interproc';
+import { contradicts, needsAt } from '../paramGuards';
 
 export type ReclaimContext = 'reclaim' | 'kswapd' | 'mmu-notifier' | 'fault';
 
@@ -130,7 +131,7 @@ export function reclaimTakes(program: Program, kb: TakesKb, options: TakesOption
       for (const p of summary(callee)) {
         // The callee's path needs a parameter value this call never passes (`nfs_file_direct_write(…, true)` skips
         // the `if (!swap)` branch).
-        if (p.needs && cs.consts && p.needs.some((n) => cs.consts!.some((c) => c.index === n.param && c.truthy !== n.truthy))) continue;
+        if (contradicts(p.needs, cs.consts)) continue;
         const rare = p.rare ?? g.rare;
         const holds = union(here, p.holds ?? []);
         add({
@@ -212,17 +213,6 @@ function heldOnEveryPath(paths: readonly { held: readonly { cls: string; kind: s
   if (!paths.length) return [];
   let out = paths[0].held.filter((h) => h.kind !== 'bitlock').map((h) => h.cls);
   for (let i = 1; i < paths.length && out.length; i++) out = out.filter((c) => paths[i].held.some((h) => h.cls === c));
-  return out;
-}
-
-/** The parameter values the code at an offset needs (paramGuards); undefined when it needs none. */
-function needsAt(facts: FunctionFacts, at: number): Partial['needs'] {
-  let out: { param: number; truthy: boolean }[] | undefined;
-  for (const g of facts.paramGuards ?? []) {
-    if (at < g.region.start || at >= g.region.end) continue;
-    if (!out) out = [];
-    if (!out.some((n) => n.param === g.param)) out.push({ param: g.param, truthy: g.truthy });
-  }
   return out;
 }
 
