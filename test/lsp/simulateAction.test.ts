@@ -111,13 +111,16 @@ test('"Simulate deadlock" on a workspace deadlock diagnostic opens the finding\'
   assert.match(model, /^ {2}alloc GFP_KERNEL @mm\/demo_cache\.c:9 note "demo_insert\(\): kmalloc\(GFP_KERNEL\)"$/m);
   assert.match(model, /^\/\/ Fixed variant, one edit: alloc GFP_NOFS at mm\/demo_cache\.c:9 /m);
 
-  // The narrowing quick fix of the deadlock (ide/fixes/deadlockMask.ts): the shrinker is gated on __GFP_FS, so
-  // GFP_NOFS breaks the cycle; verified by re-analysis, preferred, one edit of the mask.
+  // The quick fixes of the deadlock (ide/fixes/deadlockScope.ts, deadlockMask.ts): the shrinker is gated on
+  // __GFP_FS, so a memalloc_nofs_save() scope around the critical section (preferred) or GFP_NOFS breaks the cycle;
+  // both verified by re-analysis; the narrow one is one edit of the mask.
+  const scope = actions.filter((x) => x.title.startsWith('Open a memalloc_nofs_save() scope'));
+  assert.deepEqual(scope.map((x) => [x.title, x.isPreferred]), [['Open a memalloc_nofs_save() scope for the critical section of demo_cache_lock (1 allocation in it)', true]]);
   const narrow = actions.filter((x) => x.title.startsWith('Use GFP_NOFS for this allocation'));
   assert.equal(narrow.length, 1, JSON.stringify(actions.map((x) => x.title)));
   assert.equal(narrow[0].title, 'Use GFP_NOFS for this allocation: reclaim takes the lock only with __GFP_FS');
   assert.equal(narrow[0].kind, 'quickfix');
-  assert.equal(narrow[0].isPreferred, true);
+  assert.equal(narrow[0].isPreferred, undefined);
   assert.deepEqual(narrow[0].diagnostics, [d]);
   const edits = narrow[0].edit?.changes?.[cacheUri] ?? [];
   assert.deepEqual(edits.map((e) => [e.range.start.line, e.range.start.character, e.range.end.character, e.newText]), [[8, 17, 27, 'GFP_NOFS']]);

@@ -3,21 +3,32 @@
 // with the reason. A file is written only when its bytes are still those that were analysed, through a temporary
 // file in the same directory renamed over it (never half-written); a file that changed meanwhile is refused.
 // nofs-unnecessary asks the whole program's calling contexts (a caller holding a lock or a scope blocks the fix).
+// The whole-program deadlock codes (reclaim-deadlock, reclaim-frozen-queue) are fixed only when named: their findings
+// come from the deadlock pass (found again here with the run's settings, and only those the run reports), handed to
+// the fixes as FixRequest.extra like the language server's; the files that hold them are read again and fixed only if
+// their text is still the one that was analysed.
+import { createHash } from 'node:crypto';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { OFF_BY_DEFAULT, CHECKS } from '../analysis/checks';
+import { findDeadlocks, type DeadlockFinding, type DeadlockSettings } from '../analysis/deadlock';
 import type { FileFacts, FunctionFacts } from '../analysis/facts';
 import type { Contexts, Program } from '../analysis/interproc';
 import type { KbView } from '../analysis/kbView';
 import { positionOf } from '../analysis/lines';
-import { createAnalyser, fileCallers, FIX_ALL_CODES, FIXABLE_CODES, fixAll, type CallerOracle } from '../ide/fixes';
+import { createAnalyser, deadlockTargetOf, fileCallers, FIX_ALL_CODES, FIXABLE_CODES, fixAll, PROGRAM_FIXABLE_CODES, type CallerOracle, type DeadlockTarget } from '../ide/fixes';
 import { initParser } from '../syntax/parser';
 import { decodeSource } from '../syntax/sourceFile';
 import { findingsOf, renderFindingsText, renderSarif, type JsonFinding } from './output';
 
 export interface FixOption {
   codes: readonly string[];
+  /** the deadlock pass's settings of the run (--no-class-level, --loopback-nfs), to find its findings again */
+  deadlock?: DeadlockSettings;
 }
+
+/** Every code `--fix` accepts: the per-function fixable codes and the whole-program ones (named only). */
+const FIX_CODES: readonly string[] = [...FIXABLE_CODES, ...PROGRAM_FIXABLE_CODES];
 
 /**
  * Takes `--fix`, `--fix CODE[,CODE…]` or `--fix=CODE[,…]` out of the arguments (node's parseArgs has no optional
@@ -26,11 +37,11 @@ export interface FixOption {
 export function takeFixOption(args: readonly string[]): { args: string[]; fix?: FixOption; error?: string } {
   const out: string[] = [];
   let fix: FixOption | undefined;
-  const known = new Set(CHECKS.map((c) => c.code));
+  const known = new Set([...CHECKS.map((c) => c.code), ...PROGRAM_FIXABLE_CODES]);
   const parse = (list: string): FixOption | string => {
     const codes = list.split(',').map((c) => c.trim()).filter(Boolean);
-    const bad = codes.filter((c) => !FIXABLE_CODES.includes(c));
-    if (bad.length) return `--fix: ${bad.map((b) => `'${b}'`).join(', ')} ${bad.length === 1 ? 'has' : 'have'} no fixes (fixable: ${FIXABLE_CODES.join(', ')})`;
+    const bad = codes.filter((c) => !FIX_CODES.includes(c));
+    if (bad.length) return `--fix: ${bad.map((b) => `'${b}'`).join(', ')} ${bad.length === 1 ? 'has' : 'have'} no fixes (fixable: ${FIX_CODES.join(', ')})`;
     return { codes };
   };
   for (let i = 0; i < args.length; i++) {
@@ -57,6 +68,12 @@ export function takeFixOption(args: readonly string[]): { args: string[]; fix?: 
       i++;
     } else fix = { codes: FIX_ALL_CODES };
   }
+  // The deadlock pass's settings (cli/tree.ts deadlockSettings), read off the options before `--`.
+  if (fix) {
+    const end = out.indexOf('--');
+    const opts = end < 0 ? out : out.slice(0, end);
+    fix = { ...fix, deadlock: { classLevel: !opts.includes('--no-class-level'), crossWaits: opts.includes('--loopback-nfs') ? ['reclaimLens.model.loopbackNfs'] : [] } };
+  }
   return { args: out, fix };
 }
 
@@ -66,11 +83,21 @@ interface Kept {
   text: string;
 }
 
+/** A file kept for the whole-program fixes: where it is and the digest of the text that was analysed. */
+interface Seen {
+  abs: string;
+  digest: string;
+}
+
+const digestOf = (text: string) => createHash('sha256').update(text).digest('hex');
+
 export interface FixFinish {
   stdout(s: string): void;
   stderr(s: string): void;
   /** the findings of the run (per-function and cross-function), in output order; replaced for fixed files */
   findings: JsonFinding[];
+  /** the deadlock pass's findings of the run, when the caller has them (else they are found again) */
+  deadlocks?: readonly DeadlockFinding[];
   format: string;
   kernelVersion: string;
   kbFor: (version: string) => KbView;
@@ -94,11 +121,40 @@ export interface JsonFix {
 
 export class FixSession {
   private readonly kept: Kept[] = [];
-  constructor(readonly option: FixOption) {}
+  private readonly seen = new Map<string, Seen>();
+  private readonly programCodes: readonly string[];
+  constructor(readonly option: FixOption) {
+    this.programCodes = option.codes.filter((c) => PROGRAM_FIXABLE_CODES.includes(c));
+  }
 
-  /** Keeps the text of a file that has findings of the codes to fix (called for every analysed file). */
+  /**
+   * Keeps the text of a file that has findings of the codes to fix (called for every analysed file); with a
+   * whole-program code named, where every file is and the digest of its text (which files hold its findings is known
+   * only after the whole-program pass).
+   */
   collect(abs: string, rel: string, text: string, facts: FileFacts): void {
     if (facts.functions.some((f) => f.findings.some((x) => this.option.codes.includes(x.code)))) this.kept.push({ abs, rel, text });
+    if (this.programCodes.length) this.seen.set(rel, { abs, digest: digestOf(text) });
+  }
+
+  /**
+   * The whole-program findings of the named codes that the run reports (after --min-severity), as fix targets per
+   * file, each with its id in the output; and the files to read again for them.
+   */
+  private programTargets(o: FixFinish): Map<string, (DeadlockTarget & { id: string })[]> {
+    const out = new Map<string, (DeadlockTarget & { id: string })[]>();
+    if (!this.programCodes.length || !o.program || !o.contexts) return out;
+    const shown = new Set(o.findings.filter((f) => this.programCodes.includes(f.code)).map((f) => f.id));
+    if (!shown.size) return out;
+    const dl = o.deadlocks ?? findDeadlocks(o.program, o.contexts, o.kbFor(o.kernelVersion), this.option.deadlock ?? {}).findings;
+    for (const f of dl) {
+      const id = `${f.code}:${f.file}:${f.function}:${f.ordinal}`;
+      if (!shown.has(id)) continue;
+      const list = out.get(f.file) ?? [];
+      list.push({ ...deadlockTargetOf(f), id });
+      out.set(f.file, list);
+    }
+    return out;
   }
 
   async finish(o: FixFinish): Promise<number> {
@@ -109,9 +165,25 @@ export class FixSession {
     const fixes: JsonFix[] = [];
     let ioError = o.ioError;
     let findings = o.findings;
-    for (const k of this.kept) {
+    // Files with whole-program findings to fix that have no per-function ones: read again, if unchanged.
+    const targets = this.programTargets(o);
+    const files = [...this.kept];
+    for (const rel of targets.keys()) {
+      if (files.some((k) => k.rel === rel)) continue;
+      const seen = this.seen.get(rel);
+      const text = seen ? readText(seen.abs) : undefined;
+      if (!seen || text === undefined || digestOf(text) !== seen.digest) {
+        o.stderr(`reclaim-lens: ${rel}: ${!seen ? 'not among the analysed files' : 'changed since it was analysed'}; not fixed\n`);
+        ioError = true;
+        continue;
+      }
+      files.push({ abs: seen.abs, rel, text });
+    }
+    for (const k of files) {
       const callers = programCallers(k.rel, o.program, o.contexts);
-      const r = fixAll(analyser, k.text, { codes: this.option.codes, callers });
+      const extra = targets.get(k.rel) ?? [];
+      const idOf = (t: unknown) => (t as { id?: string }).id;
+      const r = fixAll(analyser, k.text, { codes: this.option.codes, callers, extra });
       const pos = (offset: number) => positionOf({ text: r.text }, offset);
       const fnOf = (offset: number) => r.facts.functions.find((f) => f.span.start <= offset && offset < f.span.end)?.name ?? '';
       let written = false;
@@ -125,8 +197,25 @@ export class FixSession {
       if (written) {
         for (const a of r.applied) {
           const p = pos(a.at);
-          fixes.push({ file: k.rel, line: p.line, column: p.column, code: a.fix.code, function: fnOf(a.at), applied: true, message: a.fix.title });
+          // Why the fixes listed before it (a deadlock's scope) were not used.
+          const over = a.passedOver.length ? ` (the fix listed before it is not offered: ${a.passedOver.map((x) => x.reason).join('; ')})` : '';
+          fixes.push({ file: k.rel, line: p.line, column: p.column, code: a.fix.code, function: fnOf(a.at), applied: true, message: `${a.fix.title}${over}` });
         }
+        for (const x of r.resolved) {
+          const p = pos(x.at);
+          fixes.push({ file: k.rel, line: p.line, column: p.column, code: x.target.code, function: x.target.function, applied: true, message: x.reason });
+        }
+        // Whole-program findings now fixed leave the output; those left keep their place in the fixed text.
+        const gone = new Set([...r.applied.map((a) => idOf(a.fix.target)), ...r.resolved.map((x) => idOf(x.target))].filter((x): x is string => !!x));
+        const left = new Map(r.refused.filter((x) => idOf(x.target)).map((x) => [idOf(x.target)!, x.at]));
+        findings = findings.filter((f) => !gone.has(f.id)).map((f) => {
+          const at = left.get(f.id);
+          if (at === undefined) return f;
+          const target = extra.find((t) => t.id === f.id)!;
+          const a = pos(at);
+          const b = pos(at + (target.span.end - target.span.start));
+          return { ...f, line: a.line, column: a.column, endLine: b.line, endColumn: b.column };
+        });
         // The file's per-function findings now come from the fixed text.
         const fresh = findingsOf([{ rel: k.rel, text: r.text, facts: r.facts, kb: analyser.kb }], include);
         const at = findings.findIndex((f) => f.file === k.rel);
@@ -142,7 +231,8 @@ export class FixSession {
       // What was not fixed, at positions of the text now on disk.
       const text = written ? r.text : k.text;
       for (const x of r.refused) {
-        const offset = written ? x.at : x.target.span.start;
+        const id = idOf(x.target);
+        const offset = written ? x.at : id ? extra.find((t) => t.id === id)!.span.start : x.target.span.start;
         const p = positionOf({ text }, offset);
         fixes.push({ file: k.rel, line: p.line, column: p.column, code: x.code, function: x.target.function, applied: false, message: x.reason });
       }
@@ -156,6 +246,15 @@ export class FixSession {
     } else o.stdout(fixLines + renderFindingsText(findings));
     if (ioError) return 2;
     return findings.length ? 1 : 0;
+  }
+}
+
+/** A file's text as the analysis decodes it; undefined when it cannot be read. */
+function readText(abs: string): string | undefined {
+  try {
+    return decodeSource(fs.readFileSync(abs), { maxBytes: Number.MAX_SAFE_INTEGER }).text;
+  } catch {
+    return undefined;
   }
 }
 
