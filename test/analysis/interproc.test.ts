@@ -187,7 +187,8 @@ test('recursion terminates: SCCs, capped contexts, scopes flow around cycles', a
   // Every context still carries the root's NOFS scope.
   assert.deepEqual(l.sites('demo_walk').map((c) => c.effective), ['GFP_NOFS']);
   assert.deepEqual(l.sites('demo_pong').map((c) => [c.effective, c.callers]), [['GFP_NOFS', 1]]);
-  assert.deepEqual(l.ctxs.get(ping)!.map((c) => c.callers), [2]);
+  // demo_ping tests its `depth` (`if (depth)`): the root's constant 3 and demo_pong's variable are two contexts.
+  assert.deepEqual(l.ctxs.get(ping)!.map((c) => [c.callers, c.consts ?? []]), [[1, []], [1, [{ index: 1, truthy: true }]]]);
   // Under the default cap, all eight lock combinations are kept.
   const full = await load('recursion.c');
   assert.equal(full.ctxs.get(full.fn('demo_walk'))!.length, 8);
