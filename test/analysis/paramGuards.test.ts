@@ -25,6 +25,9 @@ again:
 		seven();
 	if (swap || flags)
 		eight();
+	if (!a || !flags)
+		return -1;
+	ten();
 	return 0;
 }
 
@@ -52,7 +55,8 @@ test('parameter guards: branches, else branches, the rest of a block after a lea
     assert.deepEqual(covering(gs, 'five()'), ['2+'], 'after `if (flags == 0) return`: flags is truthy');
     assert.deepEqual(covering(gs, 'six()'), [], 'a label: a jump may enter here whatever flags is');
     assert.deepEqual(covering(gs, 'seven()'), [], 'a field test is no parameter test');
-    assert.deepEqual(covering(gs, 'eight()'), [], 'a disjunction decides neither operand');
+    assert.deepEqual(covering(gs, 'eight()'), [], 'a disjunction decides neither operand in its branch');
+    assert.deepEqual(covering(gs, 'ten()'), ['0+', '2+'], 'after `if (!a || !flags) return`: both are truthy');
     assert.deepEqual(paramGuardsOf(g, file), [], 'an assigned parameter guards nothing');
   } finally {
     file.dispose();

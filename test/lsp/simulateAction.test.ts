@@ -116,6 +116,9 @@ test('"Simulate deadlock" on a workspace deadlock diagnostic opens the finding\'
   // both verified by re-analysis; the narrow one is one edit of the mask.
   const scope = actions.filter((x) => x.title.startsWith('Open a memalloc_nofs_save() scope'));
   assert.deepEqual(scope.map((x) => [x.title, x.isPreferred]), [['Open a memalloc_nofs_save() scope for the critical section of demo_cache_lock (1 allocation in it)', true]]);
+  // Its comment names the reclaim callback and the table field it is bound to (the index keeps them with the finding).
+  const comment = (scope[0].edit?.changes?.[cacheUri] ?? []).map((e) => e.newText).join('');
+  assert.match(comment, /demo_scan\(\) \(shrinker\.scan_objects\)/, comment);
   const narrow = actions.filter((x) => x.title.startsWith('Use GFP_NOFS for this allocation'));
   assert.equal(narrow.length, 1, JSON.stringify(actions.map((x) => x.title)));
   assert.equal(narrow[0].title, 'Use GFP_NOFS for this allocation: reclaim takes the lock only with __GFP_FS');

@@ -67,29 +67,35 @@ export function paramGuardsOf(fn: FunctionInfo, file: SourceFile): ParamGuard[] 
     const close = matchParen(text, open + 1, end);
     if (close < 0) continue;
     const cond = stripOuter(text.slice(open + 1, close));
-    const parts = splitTop(cond, '&&');
-    if (!parts) continue;
-    const tests: { param: number; truthy: boolean }[] = [];
-    for (const p of parts) {
-      const s = simpleTest(p);
-      const i = s && paramIndex(s.name);
-      if (s && i !== undefined) tests.push({ param: i, truthy: s.truthy });
-    }
-    if (!tests.length) continue;
+    // `a && b`: both hold in the branch; `a || b`: neither holds in the else branch or after a branch that leaves.
+    const ands = splitTop(cond, '&&');
+    const ors = ands && ands.length > 1 ? undefined : splitTop(cond, '||');
+    const testsOf = (parts: string[] | undefined) => {
+      const tests: { param: number; truthy: boolean }[] = [];
+      for (const p of parts ?? []) {
+        const s = simpleTest(p);
+        const i = s && paramIndex(s.name);
+        if (s && i !== undefined) tests.push({ param: i, truthy: s.truthy });
+      }
+      return tests;
+    };
+    const inBranch = testsOf(ands);
+    // The negation of a single test or of a disjunction's tests holds on the other side.
+    const otherSide = ors ? testsOf(ors).map((t) => ({ param: t.param, truthy: !t.truthy })) : [];
+    if (!inBranch.length && !otherSide.length) continue;
     const ifNode = enclosingIf(fn.body, at);
     if (!ifNode) continue;
     const consequence = ifNode.childForFieldName('consequence');
     if (!consequence) continue;
-    for (const g of tests) out.push({ region: { start: consequence.startIndex, end: consequence.endIndex }, ...g });
-    // The negation of a single test guards the else branch, and the rest of the block when the branch leaves.
-    if (parts.length !== 1) continue;
-    const neg = { param: tests[0].param, truthy: !tests[0].truthy };
+    for (const g of inBranch) out.push({ region: { start: consequence.startIndex, end: consequence.endIndex }, ...g });
+    if (!otherSide.length) continue;
     const alt = ifNode.childForFieldName('alternative');
     const altBody = alt && (alt.type === 'else_clause' ? alt.namedChildren.find((c) => c !== null && c.type !== 'comment') ?? null : alt);
-    if (altBody) out.push({ region: { start: altBody.startIndex, end: altBody.endIndex }, ...neg });
-    if (!leavesFunction(consequence)) continue;
-    const rest = restOfBlock(ifNode, text);
-    if (rest) out.push({ region: rest, ...neg });
+    const rest = leavesFunction(consequence) ? restOfBlock(ifNode, text) : undefined;
+    for (const g of otherSide) {
+      if (altBody) out.push({ region: { start: altBody.startIndex, end: altBody.endIndex }, ...g });
+      if (rest) out.push({ region: rest, ...g });
+    }
   }
   return out;
 }

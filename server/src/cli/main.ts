@@ -149,6 +149,7 @@ async function analyseCommand(verb: 'check' | 'hints' | 'explain', args: string[
   const fileIndex = new Map(kept.map((f, i) => [f.rel, i]));
   const posIn = positionsIn(tree);
   let sites: JsonSite[] = [];
+  let deadlocks: ReturnType<typeof findDeadlocks>['findings'] | undefined;
   if (verb === 'hints') {
     const perSite = siteContexts(program, ctxs, view.gfp);
     const fnBase: number[] = [];
@@ -162,6 +163,7 @@ async function analyseCommand(verb: 'check' | 'hints' | 'explain', args: string[
     // Reclaim and fault deadlocks (#4), and with --callees sleep-in-atomic through callees (#3).
     if (progress) progress('reclaim and fault deadlocks');
     const dl = findDeadlocks(program, ctxs, view, deadlockSettings(values));
+    deadlocks = dl.findings;
     const cross = deadlockFindingsOf(dl.findings, posIn);
     if (values.callees) cross.push(...programFindingsOf(crossSleepInAtomic(program, ctxs, view.gfp), posIn));
     if (values.stats) io.stderr(`reclaim-lens: deadlocks: ${dl.takes.roots.length} reclaim/fault callbacks bound, ${dl.findings.length} findings\n`);
@@ -197,7 +199,7 @@ async function analyseCommand(verb: 'check' | 'hints' | 'explain', args: string[
   if (fixing) {
     return fixing.finish({
       stdout: io.stdout, stderr: io.stderr, findings, format: values.format!, kernelVersion: opts.kernelVersion, kbFor: kb.view,
-      program, contexts: ctxs, ioError, version: VERSION, helpBase: HELP_BASE,
+      program, contexts: ctxs, ioError, version: VERSION, helpBase: HELP_BASE, ...(deadlocks ? { deadlocks } : {}),
     });
   }
   if (values.format === 'json') io.stdout(JSON.stringify({ kernelVersion: opts.kernelVersion, findings }, null, 2) + '\n');

@@ -21,6 +21,8 @@ export interface ProgramFindingLike {
   cycle?: readonly string[];
   /** gfp bits the reclaim path of the cycle needs (deadlockRequires): what the quick fix takes away */
   requires?: readonly string[];
+  /** for the scope fix's comment: the held lock, the function that takes it, the reclaim callback (deadlockTargetOf) */
+  fixTarget?: { held?: string; takenIn?: string; reclaim?: string };
 }
 
 /**
@@ -51,6 +53,7 @@ export interface ProgramDiagnostic {
   cycle?: readonly string[];
   /** gfp bits the cycle's reclaim path needs (for the narrowing quick fix) */
   requires?: readonly string[];
+  fixTarget?: { held?: string; takenIn?: string; reclaim?: string };
 }
 
 const RANK: Record<Severity, number> = { error: 0, warning: 1, information: 2, hint: 3 };
@@ -68,6 +71,7 @@ export function programDiagnostics(findings: readonly ProgramFindingLike[], conf
       ...(f.model ? { model: f.model } : {}),
       ...(f.cycle?.length ? { cycle: [...f.cycle] } : {}),
       ...(f.requires ? { requires: [...f.requires] } : {}),
+      ...(f.fixTarget ? { fixTarget: f.fixTarget } : {}),
     });
   }
   return out.sort((a, b) => (a.file < b.file ? -1 : a.file > b.file ? 1 : 0) || a.range.start - b.range.start || a.code.localeCompare(b.code));

@@ -13,6 +13,8 @@ import { createKbProvider, type KbProvider } from '../analysis/kbView';
 import { AnalysisHost } from '../ide/host';
 import { findingModel, SIMULABLE_CODES } from '../ide/findingModel';
 import { deadlockRequires, type ProgramFindingLike } from '../ide/programDiagnostics';
+import { deadlockTargetOf } from '../ide/fixes/deadlockTarget';
+import type { DeadlockFinding } from '../analysis/deadlock/detect';
 import { collectSourceFiles } from '../io/sourceTree';
 import { initParser } from '../syntax/parser';
 import { decodeSource } from '../syntax/sourceFile';
@@ -190,7 +192,7 @@ export class ProgramIndex {
         related: f.related.map((r) => ({ file: r.file, span: { start: r.span.start, end: r.span.end }, message: r.message })), report: f.report,
         ...(m?.ok ? { model: m.model.text } : {}),
         ...(f.cycle.length ? { cycle: [...f.cycle] } : {}),
-        ...(f.code === 'reclaim-deadlock' || f.code === 'reclaim-frozen-queue' ? { requires: deadlockRequires(f) } : {}),
+        ...(f.code === 'reclaim-deadlock' || f.code === 'reclaim-frozen-queue' ? { requires: deadlockRequires(f), fixTarget: fixTargetOf(f) } : {}),
       });
       need(f.file);
       for (const r of f.related) need(r.file);
@@ -224,4 +226,10 @@ function insertSorted(xs: string[], x: string): void {
     else hi = mid;
   }
   xs.splice(lo, 0, x);
+}
+
+/** What the scope fix's comment names, kept with the finding (the editor's fixes get the diagnostic, not the finding). */
+function fixTargetOf(f: DeadlockFinding): { held?: string; takenIn?: string; reclaim?: string } {
+  const { held, takenIn, reclaim } = deadlockTargetOf(f);
+  return { ...(held ? { held } : {}), ...(takenIn ? { takenIn } : {}), ...(reclaim ? { reclaim } : {}) };
 }

@@ -330,6 +330,7 @@ export function startServer(connection: Connection = createConnection(ProposedFe
     const extra = simulations.filter((s) => s.requires).map((s) => ({
       code: String(s.diagnostic.code), severity: 'warning' as const, message: String(s.diagnostic.message), function: s.function, related: [],
       span: { start: doc.offsetAt(s.diagnostic.range.start), end: doc.offsetAt(s.diagnostic.range.end) }, requires: [...s.requires!],
+      ...s.fixTarget,
     }));
     const actions = codeActions(doc, p, { analyser, config, helpHref, disabledSupport: canShowDisabledActions, facts, extra });
     // "Simulate deadlock" on the workspace index's deadlock diagnostics (lsp/simulateActions.ts).

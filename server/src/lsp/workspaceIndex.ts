@@ -61,6 +61,8 @@ export interface IndexSimulation {
   cycle?: readonly string[];
   /** reclaim-deadlock, reclaim-frozen-queue: the gfp bits the cycle's reclaim path needs (the narrowing quick fix) */
   requires?: readonly string[];
+  /** the held lock, who takes it and the reclaim callback, for the scope fix's comment */
+  fixTarget?: { held?: string; takenIn?: string; reclaim?: string };
 }
 
 export class WorkspaceIndex {
@@ -180,6 +182,7 @@ export class WorkspaceIndex {
         diagnostic, model: d.model, function: d.function, baseUri: pathToFileURL(path.join(root, `${d.function}.rlsim`)).toString(),
         ...(d.cycle ? { cycle: d.cycle } : {}),
         ...(d.requires ? { requires: d.requires } : {}),
+        ...(d.fixTarget ? { fixTarget: d.fixTarget } : {}),
       });
     }
     return out;
