@@ -30,6 +30,9 @@ function isRelevantToken(kb: KbView, callees: CalleeEffects) {
 const MAX_NAME = 256;
 const LABELS = /^[ \t]*[A-Za-z_]\w*[ \t]*:(?!:)/gm;
 /** A condition without calls, assignments or increments: its value cannot change by being evaluated. */
+/** `x = name(` and `int x = name(`: a variable given a call's result (the call is checked against the knowledge base). */
+const FALLIBLE_ASSIGN = /\b([A-Za-z_]\w{0,255})\s*=\s*([A-Za-z_]\w{0,255})\s*\(/g;
+
 function sideEffectFree(text: string): boolean {
   // `\b` anchors the identifier: without it the regex retries from every letter of a long word (quadratic).
   return !/\b[A-Za-z_]\w*\s*\(|\+\+|--|[^=!<>]=[^=]/.test(text);
@@ -394,6 +397,12 @@ export function analyseFunction(fn: FunctionInfo, file: SourceFile, kb: KbView, 
     correlated.add(c);
     for (const id of c.matchAll(identifiers())) if (!/^[A-Z_][A-Z0-9_]*$/.test(id[0])) tracked.add(id[0]);
   }
+  // `err = mutex_lock_interruptible(&l); if (err) …`: the result variable decides whether the lock is held.
+  for (const m of bodyText.matchAll(FALLIBLE_ASSIGN)) {
+    if (!kb.lock(m[2])?.mayFail) continue;
+    correlated.add(m[1]);
+    tracked.add(m[1]);
+  }
   for (const t of tracked) if (t.length > MAX_NAME) tracked.delete(t);
   const assigns = tracked.size ? new RegExp(`\\b(?:${[...tracked].join('|')})\\b[^;={}()]*?(?:[-+*/%&|^]|<<|>>)?=(?!=)`, 'g') : undefined;
   // Offsets of everything that makes a statement matter (relevant names, assignments to tracked variables, jumps,
@@ -687,8 +696,9 @@ function onCall(call: Node, states: Counted[], ctx: WalkCtx): Counted[] {
     }
     if (lock.op === 'assert-held') return states.map((c) => ({ s: assertHeld(c.s, lock, argsOf(call, ctx), call, ctx), count: c.count }));
     if (lock.op === 'acquire' && lock.sleeps) observe(ctx, 'sleep', name, call, states);
-    if (lock.op === 'acquire' && lock.mayFail && ctx.fallibleInCond.has(call.id)) {
-      // `if (mutex_lock_interruptible(&m)) return -EINTR;`: held on the false edge only (assume).
+    if (lock.op === 'acquire' && lock.mayFail && (ctx.fallibleInCond.has(call.id) || assignedResult(call, ctx))) {
+      // `if (mutex_lock_interruptible(&m)) return -EINTR;`: held on the false edge only (assume); `err = …;`: held
+      // on the paths where err is 0 (onAssign splits them).
       recordAcquires(lock, argsOf(call, ctx), call, states, ctx, {});
       return states;
     }
@@ -1095,6 +1105,11 @@ function onAssign(n: Node, states: Counted[], ctx: WalkCtx): Counted[] {
     const target = left.text.replace(/\s+/g, '');
     states = states.map((c) => ({ s: forget(c.s, target), count: c.count }));
   }
+  const rhs = n.childForFieldName('right');
+  if (left?.type === 'identifier' && rhs) {
+    const split = fallibleResult(left.text, rhs, states, ctx);
+    if (split) return split;
+  }
   if (!left || left.type !== 'identifier' || !ctx.gfpLocals.has(left.text)) return states;
   const op = n.childForFieldName('operator')?.text ?? n.child(1)?.text ?? '=';
   const right = n.childForFieldName('right');
@@ -1118,8 +1133,50 @@ function onAssign(n: Node, states: Counted[], ctx: WalkCtx): Counted[] {
 function onInitDeclarator(n: Node, states: Counted[], ctx: WalkCtx): Counted[] {
   const d = n.childForFieldName('declarator');
   const v = n.childForFieldName('value');
+  if (d?.type === 'identifier' && v) {
+    const split = fallibleResult(d.text, v, states, ctx);
+    if (split) return split;
+  }
   if (!d || !v || d.type !== 'identifier' || !ctx.gfpLocals.has(d.text)) return states;
   return flatMapStates(states, (s) => evalGfp(v, gfpEnv(s, ctx)).map((val) => ({ ...s, vars: { ...s.vars, [d.text]: val } })));
+}
+
+/** The call a variable is assigned the result of (`err = mutex_lock_killable(&l)`), when it is a fallible acquire. */
+function fallibleCallOf(value: Node, ctx: WalkCtx): { call: Node; api: LockApiEntry } | undefined {
+  let n: Node | null = value;
+  while (n && n.type === 'parenthesized_expression') n = n.namedChild(0);
+  if (!n || n.type !== 'call_expression') return undefined;
+  const name = calleeName(n);
+  const api = name ? ctx.kb.lock(name) : undefined;
+  return api && api.op === 'acquire' && api.mayFail ? { call: n, api } : undefined;
+}
+
+/** Whether a call's result is assigned to a variable (`err = f(…)`, `int err = f(…)`). */
+function assignedResult(call: Node, ctx: WalkCtx): boolean {
+  let n: Node = call;
+  while (n.parent?.type === 'parenthesized_expression') n = n.parent;
+  const p = n.parent;
+  if (!p) return false;
+  if (p.type === 'assignment_expression') return p.childForFieldName('right')?.id === n.id && p.childForFieldName('left')?.type === 'identifier' && (p.childForFieldName('operator')?.text ?? '=') === '=' && ctx.correlated.has(p.childForFieldName('left')!.text);
+  if (p.type === 'init_declarator') return p.childForFieldName('value')?.id === n.id && p.childForFieldName('declarator')?.type === 'identifier' && ctx.correlated.has(p.childForFieldName('declarator')!.text);
+  return false;
+}
+
+/**
+ * `err = mutex_lock_interruptible(&l);`: two paths from here, err != 0 without the lock and err == 0 with it, and a
+ * later `if (err)` follows the one it is on.
+ */
+function fallibleResult(name: string, value: Node, states: Counted[], ctx: WalkCtx): Counted[] | undefined {
+  if (!ctx.correlated.has(name)) return undefined;
+  const f = fallibleCallOf(value, ctx);
+  if (!f || !assignedResult(f.call, ctx)) return undefined;
+  const out: Counted[] = [];
+  for (const c of states) {
+    out.push({ s: { ...c.s, conds: { ...c.s.conds, [name]: true } }, count: c.count });
+    const held = applyLock(c.s, f.api, argsOf(f.call, ctx), f.call, ctx, false);
+    out.push({ s: { ...held, conds: { ...held.conds, [name]: false } }, count: c.count });
+  }
+  return out;
 }
 
 function flatMapStates(states: Counted[], f: (s: AState) => AState[]): Counted[] {
