@@ -824,7 +824,9 @@ export function deriveCalleeEffects(run: FunctionRun): CalleeLockEffect[] {
     const dropped = new Set(run.releases.map((r) => r.cls));
     // A lock taken by an API that can fail (mutex_lock_interruptible) is held only if the caller's test of the result
     // says so: such a function (xe_vm_lock returns dma_resv_lock_interruptible's value) is not a wrapper to callers.
-    const sure = (x: HeldLock) => !run.kb.lock(x.api)?.mayFail;
+    // A semaphore still held when the function returns is usually handed to an I/O completion that up()s it (bcache's
+    // bch_btree_node_write: down(&b->io_mutex), released by btree_node_write_done): not a lock its callers hold.
+    const sure = (x: HeldLock) => !run.kb.lock(x.api)?.mayFail && x.kind !== 'semaphore';
     for (const h of everyExit((st) => st.held.filter((x) => taken(x) && sure(x) && !x.guard && !x.cls.startsWith('*') && !dropped.has(x.cls)), (x) => x.cls)) {
       out.push({ op: 'acquire', held: { cls: h.cls, kind: h.kind, read: h.read, atomic: h.atomic, irqsOff: h.irqsOff } });
     }

@@ -390,6 +390,8 @@ export interface ContextOptions {
   maxChainDepth: number;
   /** fixpoint rounds inside a recursive SCC; default 8 */
   maxRounds?: number;
+  /** calls that reach nothing relevant from this caller (knowledge base: deferredCalls with `everywhere`) */
+  cutCall?: (caller: string, callee: string) => boolean;
 }
 
 /**
@@ -606,6 +608,7 @@ export function contexts(program: Program, options: Partial<ContextOptions> = {}
       if (!callerCtxs) continue;
       const caller = functions[from];
       const site = caller.facts.callSites[program.inSite[i]];
+      if (opts.cutCall?.(caller.facts.name, site.callee)) continue;
       const siteId = program.siteBase[from] + program.inSite[i];
       // The caller reaches this call only with some parameter values (`if (!flush) goto out;` before it).
       const needs = caller.facts.paramGuards ? needsAt(caller.facts, site.span.start) : undefined;
@@ -766,6 +769,16 @@ export interface SleepWitness {
   span: Span;
   /** the sleep needs a blocking gfp value, and this is the one passed: `GFP_KERNEL passed to foo() for gfp` */
   passed?: string;
+  /** what sleeps, for the finding's model (ide/sleepModel.ts) */
+  sleeper?: Sleeper;
+}
+
+/** The operation that sleeps: an allocation (its mask as rendered; the allocator may always sleep) or a call (a sleeping lock, with its class, or a sleeper). */
+export interface Sleeper {
+  api: string;
+  alloc?: { mask: string; alwaysSleeps: boolean };
+  /** a sleeping lock's class */
+  lock?: string;
 }
 
 export interface SleepSummary {
@@ -793,17 +806,26 @@ export function sleepSummaries(program: Program, model: GfpModel): SleepSummary[
         if (p.atomic) continue; // reported inside the function when it blocks; not a sleep the callers add to
         const sleeps = site.entry.mayAlwaysSleep || hasBit(p.effective, direct) === 'yes';
         if (sleeps && !s.witness) {
-          s.witness = { links: [], what: `${site.api}(${describeMask(p, model)})`, function: name, file, span: site.call };
+          s.witness = {
+            links: [], what: `${site.api}(${describeMask(p, model)})`, function: name, file, span: site.call,
+            sleeper: { api: site.api, alloc: { mask: renderVal(p.effective, model), alwaysSleeps: !!site.entry.mayAlwaysSleep } },
+          };
         } else if (!sleeps && hasBit(p.effective, direct) === 'maybe') {
           const param = paramOf(p.effective, f.facts);
-          if (param && !s.params[param]) s.params[param] = { links: [], what: `${site.api}(${renderVal(p.literal, model)})`, function: name, file, span: site.call };
+          if (param && !s.params[param]) {
+            s.params[param] = {
+              links: [], what: `${site.api}(${renderVal(p.literal, model)})`, function: name, file, span: site.call,
+              sleeper: { api: site.api, alloc: { mask: renderVal(p.effective, model), alwaysSleeps: !!site.entry.mayAlwaysSleep } },
+            };
+          }
         }
       }
     }
     if (!s.witness) {
       for (const c of f.facts.calls) {
         if (c.kind !== 'sleep' || !c.paths.some((p) => !p.atomic)) continue;
-        s.witness = { links: [], what: `${c.api}()`, function: name, file, span: c.call };
+        const lock = f.facts.acquires.find((a) => a.span.start === c.call.start && a.api === c.api)?.cls;
+        s.witness = { links: [], what: `${c.api}()`, function: name, file, span: c.call, sleeper: { api: c.api, ...(lock ? { lock } : {}) } };
         break;
       }
     }
@@ -828,7 +850,8 @@ export function sleepSummaries(program: Program, model: GfpModel): SleepSummary[
         for (const v of argValues(cs, callee.facts, pname)) {
           const bit = hasBit(v, direct);
           if (bit === 'yes' && (!next.witness || next.witness.links.length > w.links.length + 1)) {
-            next.witness = { ...via(w), passed: `${renderVal(v, model)} passed to ${callee.facts.name}() for ${pname}` };
+            const sleeper = w.sleeper?.alloc ? { sleeper: { ...w.sleeper, alloc: { ...w.sleeper.alloc, mask: renderVal(v, model) } } } : {};
+            next.witness = { ...via(w), passed: `${renderVal(v, model)} passed to ${callee.facts.name}() for ${pname}`, ...sleeper };
           } else if (bit === 'maybe') {
             const param = paramOf(v, f.facts);
             if (param && !next.params[param]) next.params[param] = via(w);
@@ -885,6 +908,20 @@ export interface ProgramFinding extends Omit<Finding, 'related'> {
   related: { file: string; span: Span; message: string }[];
   /** the finding's number among its function's findings of this code, after the function's own (for stable ids) */
   ordinal: number;
+  /** sleep-in-atomic through callees: what its model needs (ide/sleepModel.ts) */
+  sleep?: CrossSleep;
+}
+
+/** A cross-function sleep-in-atomic finding's data: the atomic sections, what sleeps and the blocking mask that reaches it. */
+export interface CrossSleep {
+  /** the locks held at the finding on the reported path, in order (the atomic ones make the context atomic) */
+  held: HeldLock[];
+  /** the sleeping operation and the calls that reach it from the finding's function */
+  witness: SleepWitness;
+  /** an allocation whose mask is a gfp parameter: the blocking value a caller passes */
+  mask?: string;
+  /** the callers that pass it, outermost first (an allocation with the function's own gfp parameter) */
+  callers?: ChainLink[];
 }
 
 /**
@@ -903,12 +940,13 @@ export function crossSleepInAtomic(program: Program, ctxs: Contexts, model: GfpM
     const reported = new Set(own.map((x) => x.span.start));
     let ordinal = own.length;
     const fctx = ctxs.get(f.id) ?? [];
-    const emit = (span: Span, message: string, lock: HeldLock, related: ProgramFinding['related']) => {
+    const emit = (span: Span, message: string, lock: HeldLock, related: ProgramFinding['related'], sleep: CrossSleep) => {
       if (reported.has(span.start)) return;
       reported.add(span.start);
       out.push({
         code: 'sleep-in-atomic', severity: 'error', span, function: f.facts.name, file, message, ordinal: ++ordinal,
         related: [{ file, span: lock.site, message: `${lock.cls} taken here by ${lock.api}() (line ${lineOf(file, lock.site.start)})` }, ...related],
+        sleep,
       });
     };
     const byCallSite = new Map<number, CallEdge[]>();
@@ -917,7 +955,7 @@ export function crossSleepInAtomic(program: Program, ctxs: Contexts, model: GfpM
       const cs = f.facts.callSites[siteIdx];
       const bad = cs.paths.filter((p) => p.atomic);
       if (!bad.length) continue;
-      let found: { w: SleepWitness; extra: string; callee: string; related: ProgramFinding['related'] } | undefined;
+      let found: { w: SleepWitness; extra: string; callee: string; related: ProgramFinding['related']; mask?: string; callers?: ChainLink[] } | undefined;
       for (const e of edges) {
         const g = sums[e.callee];
         const callee = program.functions[e.callee].facts;
@@ -929,7 +967,7 @@ export function crossSleepInAtomic(program: Program, ctxs: Contexts, model: GfpM
           for (const v of argValues(cs, callee, pname)) {
             const bit = hasBit(v, direct);
             if (bit === 'yes') {
-              found = { w, extra: `, with ${renderVal(v, model)} passed to ${callee.name}() for ${pname}`, callee: callee.name, related: [] };
+              found = { w, extra: `, with ${renderVal(v, model)} passed to ${callee.name}() for ${pname}`, callee: callee.name, related: [], mask: renderVal(v, model) };
               break;
             }
             const param = bit === 'maybe' ? paramOf(v, f.facts) : undefined;
@@ -941,6 +979,7 @@ export function crossSleepInAtomic(program: Program, ctxs: Contexts, model: GfpM
               found = {
                 w, extra: `, with ${renderVal(hit, model)} passed to ${f.facts.name}() for ${param} by ${c.chain[0]?.function ?? '?'}()`, callee: callee.name,
                 related: c.chain.map((l) => ({ file: l.file, span: l.span, message: `${l.function}() calls ${l.callee}() (line ${lineOf(l.file, l.span.start)})` })),
+                mask: renderVal(hit, model), callers: c.chain,
               };
               break;
             }
@@ -958,7 +997,8 @@ export function crossSleepInAtomic(program: Program, ctxs: Contexts, model: GfpM
       for (const l of w.links) related.push({ file: l.file, span: l.span, message: `${l.function}() calls ${l.callee}() (line ${lineOf(l.file, l.span.start)})` });
       related.push({ file: w.file, span: w.span, message: `${w.what} may sleep here, in ${w.function}() (line ${lineOf(w.file, w.span.start)})` });
       const passed = w.passed ? `, with ${w.passed}` : found.extra;
-      emit(cs.span, `${found.callee}() may sleep (${w.what} in ${w.function}() at ${w.file}:${lineOf(w.file, w.span.start)}${passed}) while holding ${lock.cls}${onPaths}`, lock, related);
+      const sleep: CrossSleep = { held: bad[0].held, witness: w, ...(found.mask ? { mask: found.mask } : {}), ...(found.callers ? { callers: found.callers } : {}) };
+      emit(cs.span, `${found.callee}() may sleep (${w.what} in ${w.function}() at ${w.file}:${lineOf(w.file, w.span.start)}${passed}) while holding ${lock.cls}${onPaths}`, lock, related, sleep);
     }
     // An allocation with the function's gfp parameter under its own spinlock: blocking when a caller passes so.
     for (const site of f.facts.sites) {
@@ -976,8 +1016,13 @@ export function crossSleepInAtomic(program: Program, ctxs: Contexts, model: GfpM
         if (!hit) continue;
         const lock = [...p.held].reverse().find((h) => h.atomic)!;
         const first = hit.c.chain[0];
+        const witness: SleepWitness = {
+          links: [], what: `${site.api}(${renderVal(p.literal, model)})`, function: f.facts.name, file, span: site.call,
+          sleeper: { api: site.api, alloc: { mask: renderVal(hit.v, model), alwaysSleeps: !!site.entry.mayAlwaysSleep } },
+        };
         emit(site.call, `${renderVal(hit.v, model)} (${renderVal(p.literal, model)} from ${first?.function ?? '?'}()) may sleep while holding ${lock.cls}`, lock,
-          hit.c.chain.map((l) => ({ file: l.file, span: l.span, message: `${l.function}() calls ${l.callee}() (line ${lineOf(l.file, l.span.start)})` })));
+          hit.c.chain.map((l) => ({ file: l.file, span: l.span, message: `${l.function}() calls ${l.callee}() (line ${lineOf(l.file, l.span.start)})` })),
+          { held: p.held, witness, mask: renderVal(hit.v, model), callers: hit.c.chain });
         break;
       }
     }

@@ -6,7 +6,7 @@
 // name.
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import { findDeadlocks } from '../analysis/deadlock';
+import { cutCallsOf, findDeadlocks } from '../analysis/deadlock';
 import type { FileFacts } from '../analysis/facts';
 import { compactFacts, lineStartsOf, positionAt, programWithContexts, type ProgramFileInput } from '../analysis/interproc';
 import { createKbProvider, type KbProvider } from '../analysis/kbView';
@@ -167,7 +167,7 @@ export class ProgramIndex {
       const f = this.files.get(rel)!;
       return { path: rel, facts: f.facts, lineStarts: f.lineStarts };
     });
-    const { program, ctxs } = programWithContexts(inputs);
+    const { program, ctxs } = programWithContexts(inputs, { cutCall: cutCallsOf(this.kb.view(this.plan.kernelVersion)) });
     const t1 = performance.now();
     await tick();
     if (signal?.aborted) return undefined;

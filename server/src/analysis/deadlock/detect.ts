@@ -99,6 +99,8 @@ export interface DetectKb {
   documentedOrder(before: string, after: string): boolean;
   /** whether a user-memory access reads or writes (knowledge base: uaccess); a read fault never runs ->page_mkwrite */
   access(api: string): 'read' | 'write' | 'either' | undefined;
+  /** an allocator call that allocates nothing from this caller (knowledge base: deferredCalls with `everywhere`) */
+  cutCall?(caller: string, callee: string): boolean;
 }
 
 const NO_KB: DetectKb = { perFs: () => false, documentedOrder: () => false, access: () => undefined };
@@ -124,6 +126,7 @@ export function detectDeadlocks(program: Program, ctxs: Contexts, takes: Takes, 
       if (!have || rank(c) < rank(have)) best.set(k, c);
     };
     for (const site of f.facts.sites) {
+      if (dkb.cutCall?.(f.facts.name, site.api)) continue;
       const siteNeeds = f.facts.paramGuards ? needsAt(f.facts, site.call.start) : undefined;
       for (const p of site.paths) {
         if (p.atomic) continue; // sleep-in-atomic territory

@@ -24,6 +24,15 @@ export function findDeadlocks(program: Program, ctxs: Contexts, kb: KbView, sett
     perFs: (cls: string) => !!kb.perFsTypeClass(cls),
     documentedOrder: (a: string, b: string) => !!kb.lockOrder(a, b),
     access: (api: string) => kb.uaccess(api)?.access ?? (kb.allocator(api)?.mayFault ? 'read' as const : undefined),
+    cutCall: cutCallsOf(kb),
   };
   return { findings: detectDeadlocks(program, ctxs, takes, kb.gfp, { classLevel: s.classLevel }, dkb), takes };
+}
+
+/**
+ * Calls that reach nothing relevant from their caller, on any path (knowledge base: deferredCalls marked
+ * `everywhere`): calling contexts are not propagated through them (programWithContexts' cutCall).
+ */
+export function cutCallsOf(kb: Pick<KbView, 'deferredCall'>): (caller: string, callee: string) => boolean {
+  return (caller, callee) => !!kb.deferredCall(caller, callee)?.everywhere;
 }

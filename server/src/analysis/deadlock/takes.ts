@@ -188,7 +188,10 @@ export function reclaimTakes(program: Program, kb: TakesKb, options: TakesOption
       const ctx = primingContext(a);
       if (!ctx) continue;
       const file = fileOf(fn.id);
-      put({ cls: a.cls, read: a.read, context: ctx, via: 'priming', steps: [{ file, function: fn.facts.name, span: a.span, api: a.api }], requires: 0, requireNames: [], kswapdOnly: false, fs: fsOf(file) });
+      // fs_reclaim is lockdep's map of reclaim with __GFP_FS (fs_reclaim_acquire() takes it only for such masks):
+      // a lock primed under it is declared taken by FS reclaim, not by reclaim from a GFP_NOFS allocation.
+      const req = ctx === 'reclaim' ? ['__GFP_FS'] : [];
+      put({ cls: a.cls, read: a.read, context: ctx, via: 'priming', steps: [{ file, function: fn.facts.name, span: a.span, api: a.api }], requires: bitsOf(req), requireNames: req, kswapdOnly: false, fs: fsOf(file) });
     }
   });
   for (const w of kb.crossWaits()) {

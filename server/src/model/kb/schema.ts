@@ -302,6 +302,7 @@ export const deferredCallEntrySchema = z
     caller: z.union([ident, z.string().regex(/^[A-Za-z_]\w*\.[A-Za-z_]\w*$/, 'a function name or struct.field')]).optional(),
     callee: ident,
     note: z.string().min(1),
+    everywhere: z.boolean().optional(),
     versions: versions.optional(),
     source,
   })

@@ -288,6 +288,11 @@ export interface DeferredCallEntry {
   caller?: string;
   callee: string;
   note: string;
+  /**
+   * The call reaches nothing relevant on any path, not only on reclaim and fault paths (the elevator's uevent is
+   * filtered before it allocates): calling contexts do not go through it either.
+   */
+  everywhere?: boolean;
   versions?: KernelTable[];
   source: Source;
 }
