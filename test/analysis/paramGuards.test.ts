@@ -1,7 +1,7 @@
 // Branches decided by a parameter (paramGuardsOf) and constant arguments at call sites (constArgsAt), exactly.
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { constArgsAt, paramGuardsOf } from '../../server/src/analysis/paramGuards';
+import { constArgsAt, contradicts, paramGuardsOf, resolveArgs, translateNeeds } from '../../server/src/analysis/paramGuards';
 import { listFunctions } from '../../server/src/syntax/ast';
 import { initParser } from '../../server/src/syntax/parser';
 import { parseSource } from '../../server/src/syntax/sourceFile';
@@ -28,6 +28,8 @@ again:
 	if (!a || !flags)
 		return -1;
 	ten();
+	if (flags & DEMO_BARRIER)
+		eleven();
 	return 0;
 }
 
@@ -57,17 +59,32 @@ test('parameter guards: branches, else branches, the rest of a block after a lea
     assert.deepEqual(covering(gs, 'seven()'), [], 'a field test is no parameter test');
     assert.deepEqual(covering(gs, 'eight()'), [], 'a disjunction decides neither operand in its branch');
     assert.deepEqual(covering(gs, 'ten()'), ['0+', '2+'], 'after `if (!a || !flags) return`: both are truthy');
+    assert.deepEqual(gs.filter((x) => at('eleven()') >= x.region.start && at('eleven()') < x.region.end && x.flag).map((x) => [x.param, x.flag, x.truthy]), [[2, 'DEMO_BARRIER', true]]);
     assert.deepEqual(paramGuardsOf(g, file), [], 'an assigned parameter guards nothing');
   } finally {
     file.dispose();
   }
 });
 
-test('constant arguments: literals only, nested calls, strings and character literals skipped', () => {
-  const text = 'foo(a, true, NULL, bar(1, 2), "x,)", \',\', 0x10, 0, false)';
+test('arguments that decide tests: literals, or-ed flag names, identifiers; nested calls, strings and characters skipped', () => {
+  const text = 'foo(a, true, NULL, bar(1, 2), "x,)", \',\', 0x10, 0, false, A_FLAG | B_FLAG, (C_FLAG))';
   assert.deepEqual(constArgsAt(text, 3, text.length), [
-    { index: 1, truthy: true }, { index: 2, truthy: false }, { index: 6, truthy: true }, { index: 7, truthy: false }, { index: 8, truthy: false },
+    { index: 0, ident: 'a' }, { index: 1, truthy: true }, { index: 2, truthy: false }, { index: 6, truthy: true }, { index: 7, truthy: false },
+    { index: 8, truthy: false }, { index: 9, flags: ['A_FLAG', 'B_FLAG'] }, { index: 10, flags: ['C_FLAG'] },
   ]);
-  assert.equal(constArgsAt('foo(a, b)', 3, 9), undefined);
+  assert.equal(constArgsAt('foo(a->b, c + 1)', 3, 16), undefined);
   assert.equal(constArgsAt('foo;', 3, 4), undefined);
+  // identifiers resolve to the caller's parameters, others are dropped
+  assert.deepEqual(resolveArgs(constArgsAt('f(flags, x, 1)', 1, 14), (n) => (n === 'flags' ? 2 : undefined)), [{ index: 0, param: 2 }, { index: 2, truthy: true }]);
+});
+
+test('contradictions: constants, flag bits, and needs passed up through a parameter passed on', () => {
+  assert.equal(contradicts([{ param: 1, truthy: false }], [{ index: 1, truthy: true }]), true);
+  assert.equal(contradicts([{ param: 1, truthy: true }], [{ index: 1, truthy: true }]), false);
+  assert.equal(contradicts([{ param: 1, truthy: true, flag: 'AWAIT_BARRIER' }], [{ index: 1, flags: ['AWAIT_EXCL', 'AWAIT_ACTIVE'] }]), true);
+  assert.equal(contradicts([{ param: 1, truthy: true, flag: 'AWAIT_BARRIER' }], [{ index: 1, flags: ['AWAIT_BARRIER'] }]), false);
+  assert.equal(contradicts([{ param: 1, truthy: false, flag: 'AWAIT_BARRIER' }], [{ index: 1, flags: ['AWAIT_BARRIER'] }]), true);
+  assert.equal(contradicts([{ param: 1, truthy: true, flag: 'AWAIT_BARRIER' }], [{ index: 1, truthy: false }]), true, '0: no flag set');
+  assert.equal(contradicts([{ param: 1, truthy: true, flag: 'AWAIT_BARRIER' }], [{ index: 1, param: 0 }]), false, 'passed on: not known here');
+  assert.deepEqual(translateNeeds([{ param: 1, truthy: true, flag: 'AWAIT_BARRIER' }], [{ index: 1, param: 2 }]), [{ param: 2, truthy: true, flag: 'AWAIT_BARRIER' }]);
 });

@@ -101,8 +101,12 @@ export interface CallSite {
   span: Span;
   paths: PathFacts[];
   gfpArgs: { index: number; values: GfpVal[] }[];
-  /** arguments written as constants (`true`, `false`, `NULL`, `0`, `1`): whether each is truthy */
-  consts?: { index: number; truthy: boolean }[];
+  /**
+   * Arguments that decide a callee's tests: constants (`true`, `false`, `NULL`, integers: `truthy`), flag names
+   * or-ed together (`I915_ACTIVE_AWAIT_EXCL | I915_ACTIVE_AWAIT_ACTIVE`: `flags`), and this function's own
+   * parameters passed on unchanged (`param`: its index here).
+   */
+  consts?: ArgConst[];
 }
 
 /**
@@ -147,6 +151,13 @@ export interface Gate {
   rare?: string;
 }
 
+export interface ArgConst {
+  index: number;
+  truthy?: boolean;
+  flags?: string[];
+  param?: number;
+}
+
 /**
  * Code that runs only when a parameter is truthy (or falsy): `if (!swap) nfs_start_io_direct(inode);`. With the
  * constant arguments of a call site it rules out paths the caller never takes (analysis/paramGuards.ts).
@@ -157,6 +168,8 @@ export interface ParamGuard {
   param: number;
   /** what the parameter's value must be for the region to run */
   truthy: boolean;
+  /** the test is of one flag bit of the parameter (`flags & I915_ACTIVE_AWAIT_BARRIER`) */
+  flag?: string;
 }
 
 /** `.evict_inode = xfs_fs_evict_inode` or `s->scan_objects = foo_scan`: a function bound to an ops-table field. */

@@ -10,7 +10,7 @@ import { buildCfg, reversePostOrder, type Cfg, type CfgOp } from './cfg';
 import type { AllocSite, CallObservation, CallSite, HeldLock, LockAcquire, PathFacts, ScopeFrame, Span } from './facts';
 import { andVal, applyScopeVal, clearBits, evalGfp, known, setBits, symbol, type GfpEnv, type GfpVal } from './gfpValue';
 import type { KbView } from './kbView';
-import { constArgsAt } from './paramGuards';
+import { constArgsAt, paramResolver, resolveArgs } from './paramGuards';
 import { tokenBits, tokensOf, TK } from './tokens';
 import { lockClassFromText, lockClassesOfCall, type CallLockClass, type LockContexts, type TypeEnv } from './lockClass';
 
@@ -360,8 +360,9 @@ export function analyseFunction(fn: FunctionInfo, file: SourceFile, kb: KbView, 
     const empty: Cfg = { blocks: [], entry: 0, exit: 0, problems: [] };
     const callSites: CallSite[] = [];
     const nothing: PathFacts = { count: 1, held: [], scopes: [], atomic: false };
+    const resolve = paramResolver(fn, file.text);
     for (const c of textualCalls(file.text, fn.body.startIndex, fn.body.endIndex)) {
-      const consts = constArgsAt(file.text, c.span.end, fn.body.endIndex);
+      const consts = resolveArgs(constArgsAt(file.text, c.span.end, fn.body.endIndex), resolve);
       callSites.push({ callee: c.name, span: c.span, paths: [nothing], gfpArgs: [], ...(consts ? { consts } : {}) });
     }
     return { fn, file, kb, sites: [], calls: [], callSites, acquires: [], releases: [], foreignRestores: [], gfpParams, scopeEvents: [], exits: [], cfg: empty, approximate: false };
@@ -578,6 +579,8 @@ interface WalkCtx {
   /** normalised conditions that at least two branches of the function test */
   correlated: ReadonlySet<string>;
   classes: Map<string, CallLockClass[]>;
+  /** parameter index by name, for arguments passed on unchanged (made on first use) */
+  paramOf?: (name: string) => number | undefined;
 }
 
 function transferOp(op: CfgOp, states: Counted[], ctx: WalkCtx): Counted[] {
@@ -872,7 +875,7 @@ function recordCallSite(ctx: WalkCtx, callee: string, at: Span, states: Counted[
   let c = ctx.callSiteIndex.get(at.start);
   let seen = ctx.callSiteStates.get(at.start);
   if (!c || !seen) {
-    const consts = constArgsAt(ctx.run.file.text, at.start + callee.length, ctx.run.fn.body.endIndex);
+    const consts = resolveArgs(constArgsAt(ctx.run.file.text, at.start + callee.length, ctx.run.fn.body.endIndex), ctx.paramOf ??= paramResolver(ctx.run.fn, ctx.run.file.text));
     c = { callee, span: at, paths: [], gfpArgs, ...(consts ? { consts } : {}) };
     ctx.callSiteIndex.set(at.start, c);
     ctx.callSiteStates.set(at.start, (seen = new Map()));

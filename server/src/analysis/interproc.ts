@@ -9,7 +9,7 @@
 // deriveCalleeEffects: a caller in the same file sees the lock held or the scope open after the call); across files
 // they still come from knowledge-base entries and sparse annotations (#3).
 import { lineStartsOf, positionAt } from './lines';
-import { contradicts, needsAt, type Consts } from './paramGuards';
+import { constsKey, contradicts, needsAt, type Consts } from './paramGuards';
 import type { GfpModel } from '../model/gfp';
 import type { PfFlag } from '../model/kb/types';
 import type { AllocSite, CallSite, FileFacts, Finding, FunctionFacts, HeldLock, PathFacts, ScopeFrame, Span } from './facts';
@@ -413,7 +413,6 @@ const NONE: readonly never[] = Object.freeze([]);
 const NO_PARAMS: Record<string, GfpVal[]> = Object.freeze({}) as Record<string, GfpVal[]>;
 const EMPTY: CallingContext = Object.freeze({ held: [], scopes: [], atomic: false, gfpParams: {}, chain: [], callers: 0, callSites: [] }) as CallingContext;
 
-const constsKey = (c: Consts | undefined) => (c ? c.map((x) => `${x.index}${x.truthy ? '+' : '-'}`).join('') : '');
 const valKey = (v: GfpVal) => (v.sym === undefined ? `#${v.set}` : `${v.sym}/${v.set}/${v.clear & ALL}`);
 
 /** A value that says nothing: a parameter passed on unchanged from a frame where it is unknown. */
@@ -461,6 +460,22 @@ function gfpKey(params: Record<string, GfpVal[]>): string {
 /** The part of a context that can change a mask or atomicity: scope flags, atomic, gfp parameter values. */
 function maskKey(scopes: readonly ScopeFrame[], atomic: boolean, params: Record<string, GfpVal[]>): string {
   return `${flagsOf(scopes).sort().join(',')}|${atomic ? 1 : 0}|${gfpKey(params)}`;
+}
+
+const NO_INDEXES: ReadonlySet<number> = new Set();
+const deciding = new WeakMap<FunctionFacts, ReadonlySet<number>>();
+
+/** The parameters whose values decide something in a function: those it tests (paramGuards) or passes on. */
+function decidingParams(fn: FunctionFacts): ReadonlySet<number> {
+  let s = deciding.get(fn);
+  if (!s) {
+    const out = new Set<number>();
+    for (const g of fn.paramGuards ?? []) out.add(g.param);
+    for (const cs of fn.callSites) for (const c of cs.consts ?? []) if (c.param !== undefined) out.add(c.param);
+    s = out.size ? out : NO_INDEXES;
+    deciding.set(fn, s);
+  }
+  return s;
 }
 
 const isEmptyContext = (c: CallingContext) => c.held.length === 0 && c.scopes.length === 0 && !c.atomic && Object.keys(c.gfpParams).length === 0;
@@ -612,11 +627,17 @@ export function contexts(program: Program, options: Partial<ContextOptions> = {}
       const siteId = program.siteBase[from] + program.inSite[i];
       // The caller reaches this call only with some parameter values (`if (!flush) goto out;` before it).
       const needs = caller.facts.paramGuards ? needsAt(caller.facts, site.span.start) : undefined;
-      // The constants this call passes for the parameters the callee tests are part of the callee's context.
-      const consts = callee.facts.paramGuards?.length && site.consts ? site.consts.filter((c) => callee.facts.paramGuards!.some((g) => g.param === c.index)) : undefined;
-      const ck = consts?.length ? `|c${consts.map((c) => `${c.index}${c.truthy ? '+' : '-'}`).join('')}` : '';
+      // The constants this call passes for the parameters the callee tests are part of the callee's context; a
+      // parameter of the caller passed on carries the caller's constant for it, in each of the caller's contexts.
+      const decides = decidingParams(callee.facts);
+      const tested = decides.size && site.consts ? site.consts.filter((c) => decides.has(c.index)) : undefined;
       for (const cc of callerCtxs) {
         if (contradicts(needs, cc.consts)) continue;
+        let consts: Consts | undefined = tested;
+        if (tested?.some((c) => c.param !== undefined)) {
+          consts = tested.flatMap((c) => (c.param === undefined ? [c] : (cc.consts ?? []).filter((x) => x.index === c.param && x.param === undefined).map((x) => ({ ...x, index: c.index }))));
+        }
+        const ck = consts?.length ? `|c${constsKey(consts)}` : '';
         const gfpParams = callee.facts.gfpParams.length ? bind(caller, cc, site, callee) : NO_PARAMS;
         const gk = gfpKey(gfpParams) + ck;
         const chainLen = isEmptyContext(cc) ? 1 : Math.min(cc.chain.length + 1, opts.maxChainDepth);

@@ -7,21 +7,28 @@
 import type { Node } from 'web-tree-sitter';
 import type { FunctionInfo } from '../syntax/ast';
 import type { SourceFile } from '../syntax/sourceFile';
-import type { FunctionFacts, ParamGuard } from './facts';
+import type { ArgConst, FunctionFacts, ParamGuard } from './facts';
 import { enclosingIf, leavesFunction, matchParen, splitTop, stripOuter } from './gates';
 import { tokensOf } from './tokens';
 
 const SIMPLE = /^([A-Za-z_]\w*)(?:\s*(==|!=)\s*(NULL|0|false|true|1))?$/;
+const FLAG_TEST = /^([a-z_]\w*)\s*&\s*([A-Z][A-Z0-9_]*)$/;
+const FLAG_NAMES = /^\(?\s*[A-Z][A-Z0-9_]*(?:\s*\|\s*[A-Z][A-Z0-9_]*)*\s*\)?$/;
 const LABEL = /^[ \t]*(?!default\b)[A-Za-z_]\w*[ \t]*:(?!:)/m;
 
-/** A simple truth test of one name: the name and whether the test is true when the name's value is truthy. */
-function simpleTest(part: string): { name: string; truthy: boolean } | undefined {
+/**
+ * A simple truth test of one name: the name and whether the test is true when the name's value is truthy; or of one
+ * flag bit of it (`flags & I915_ACTIVE_AWAIT_BARRIER`).
+ */
+function simpleTest(part: string): { name: string; truthy: boolean; flag?: string } | undefined {
   let s = stripOuter(part);
   let neg = false;
   while (s.startsWith('!') && !s.startsWith('!=')) {
     neg = !neg;
     s = stripOuter(s.slice(1));
   }
+  const f = FLAG_TEST.exec(s);
+  if (f) return { name: f[1], truthy: !neg, flag: f[2] };
   const m = SIMPLE.exec(s);
   if (!m) return undefined;
   let truthy = !neg;
@@ -71,17 +78,17 @@ export function paramGuardsOf(fn: FunctionInfo, file: SourceFile): ParamGuard[] 
     const ands = splitTop(cond, '&&');
     const ors = ands && ands.length > 1 ? undefined : splitTop(cond, '||');
     const testsOf = (parts: string[] | undefined) => {
-      const tests: { param: number; truthy: boolean }[] = [];
+      const tests: { param: number; truthy: boolean; flag?: string }[] = [];
       for (const p of parts ?? []) {
         const s = simpleTest(p);
         const i = s && paramIndex(s.name);
-        if (s && i !== undefined) tests.push({ param: i, truthy: s.truthy });
+        if (s && i !== undefined) tests.push({ param: i, truthy: s.truthy, ...(s.flag ? { flag: s.flag } : {}) });
       }
       return tests;
     };
     const inBranch = testsOf(ands);
     // The negation of a single test or of a disjunction's tests holds on the other side.
-    const otherSide = ors ? testsOf(ors).map((t) => ({ param: t.param, truthy: !t.truthy })) : [];
+    const otherSide = ors ? testsOf(ors).map((t) => ({ ...t, truthy: !t.truthy })) : [];
     if (!inBranch.length && !otherSide.length) continue;
     const ifNode = enclosingIf(fn.body, at);
     if (!ifNode) continue;
@@ -112,8 +119,19 @@ function restOfBlock(n: Node, text: string): { start: number; end: number } | un
   return to > from ? { start: from, end: to } : undefined;
 }
 
-/** The constant arguments of a call whose argument list starts at or after `from`: `f(a, true, NULL)`. */
-export function constArgsAt(text: string, from: number, limit: number): { index: number; truthy: boolean }[] | undefined {
+/** An argument as written: a constant, or-ed flag names, or a plain identifier (resolved to a parameter by the caller). */
+export interface RawArg {
+  index: number;
+  truthy?: boolean;
+  flags?: string[];
+  ident?: string;
+}
+
+/**
+ * The arguments of a call, whose argument list starts at or after `from`, that can decide a callee's tests:
+ * `f(a, true, NULL)`, `f(x, A_FLAG | B_FLAG)`, and plain identifiers (`f(flags)`).
+ */
+export function constArgsAt(text: string, from: number, limit: number): RawArg[] | undefined {
   let i = from;
   const max = Math.min(limit, text.length);
   while (i < max && text[i] !== '(') {
@@ -121,7 +139,7 @@ export function constArgsAt(text: string, from: number, limit: number): { index:
     i++;
   }
   if (i >= max) return undefined;
-  let out: { index: number; truthy: boolean }[] | undefined;
+  let out: RawArg[] | undefined;
   let depth = 0;
   let argStart = i + 1;
   let index = 0;
@@ -138,6 +156,8 @@ export function constArgsAt(text: string, from: number, limit: number): { index:
       const arg = text.slice(argStart, j).trim();
       const v = constTruth(arg);
       if (v !== undefined) (out ??= []).push({ index, truthy: v });
+      else if (FLAG_NAMES.test(arg)) (out ??= []).push({ index, flags: arg.replace(/[()\s]/g, '').split('|') });
+      else if (/^[a-z_]\w{0,255}$/.test(arg)) (out ??= []).push({ index, ident: arg });
       if (ch === ')') return out;
       index++;
       argStart = j + 1;
@@ -153,21 +173,97 @@ function constTruth(arg: string): boolean | undefined {
   return undefined;
 }
 
-export type Needs = readonly { param: number; truthy: boolean }[];
-export type Consts = readonly { index: number; truthy: boolean }[];
+export type Need = { param: number; truthy: boolean; flag?: string };
+export type Needs = readonly Need[];
+export type Consts = readonly ArgConst[];
 
 /** The parameter values the code at an offset of a function needs (its paramGuards); undefined when none. */
 export function needsAt(facts: Pick<FunctionFacts, 'paramGuards'>, at: number): Needs | undefined {
-  let out: { param: number; truthy: boolean }[] | undefined;
+  let out: Need[] | undefined;
   for (const g of facts.paramGuards ?? []) {
     if (at < g.region.start || at >= g.region.end) continue;
     if (!out) out = [];
-    if (!out.some((n) => n.param === g.param)) out.push({ param: g.param, truthy: g.truthy });
+    if (!out.some((n) => n.param === g.param && n.flag === g.flag)) out.push({ param: g.param, truthy: g.truthy, ...(g.flag ? { flag: g.flag } : {}) });
   }
   return out;
 }
 
-/** Whether constant arguments give some needed parameter the other value. */
+/**
+ * Whether the arguments give some needed parameter the other value: a constant of the other truth, or flag names
+ * without (with) the tested flag. Distinct flag names are taken to be distinct bits (a composite name that includes
+ * the tested bit would make a path look impossible: the analysis may then miss it, never invent one).
+ */
 export function contradicts(needs: Needs | undefined, consts: Consts | undefined): boolean {
-  return !!needs && !!consts && needs.some((n) => consts.some((c) => c.index === n.param && c.truthy !== n.truthy));
+  if (!needs || !consts) return false;
+  return needs.some((n) => consts.some((c) => {
+    if (c.index !== n.param) return false;
+    if (n.flag) {
+      if (c.flags) return c.flags.includes(n.flag) !== n.truthy;
+      return c.truthy === false && n.truthy; // 0: no flag set
+    }
+    return c.truthy !== undefined && c.truthy !== n.truthy;
+  }));
+}
+
+/**
+ * The needs of a callee's path seen from its caller: a need on a parameter the call passes one of the caller's
+ * own parameters to becomes a need on that one (`i915_sw_fence_await_active(…, flags)` → `await_active(ref, flags, …)`).
+ */
+export function translateNeeds(needs: Needs | undefined, consts: Consts | undefined): Need[] {
+  const out: Need[] = [];
+  if (!needs || !consts) return out;
+  for (const n of needs) {
+    const c = consts.find((x) => x.index === n.param && x.param !== undefined);
+    if (c) out.push({ ...n, param: c.param! });
+  }
+  return out;
+}
+
+/** The key of some needs, for maps. */
+export const needsKey = (needs: Needs | undefined) => (needs ? needs.map((n) => `|${n.param}${n.flag ? `&${n.flag}` : ''}${n.truthy ? '+' : '-'}`).join('') : '');
+
+/** The key of some argument constants, for maps. */
+export const constsKey = (c: Consts | undefined) => (c ? c.map((x) => `${x.index}${x.truthy === undefined ? '' : x.truthy ? '+' : '-'}${x.flags ? `=${x.flags.join('|')}` : ''}`).join(',') : '');
+
+/**
+ * A function's raw arguments with identifiers resolved against its parameters (`paramIndex`): other identifiers,
+ * which say nothing about the callee's tests, are dropped.
+ */
+export function resolveArgs(raw: RawArg[] | undefined, paramIndex: (name: string) => number | undefined): ArgConst[] | undefined {
+  if (!raw) return undefined;
+  const out: ArgConst[] = [];
+  for (const a of raw) {
+    if (a.ident !== undefined) {
+      const p = paramIndex(a.ident);
+      if (p !== undefined) out.push({ index: a.index, param: p });
+    } else out.push(a.flags ? { index: a.index, flags: a.flags } : { index: a.index, truthy: a.truthy });
+  }
+  return out.length ? out : undefined;
+}
+
+/**
+ * A function's parameter index by name, for parameters passed on unchanged: a name not in the function's head, or
+ * assigned (or its address taken) in the body, resolves to nothing. Cheap for the common case (no parameter
+ * passed on): the head's identifiers are read once, the parameter nodes only when one matches.
+ */
+export function paramResolver(fn: FunctionInfo, text: string): (name: string) => number | undefined {
+  let head: Set<string> | undefined;
+  let params: Map<string, number> | undefined;
+  const memo = new Map<string, number | undefined>();
+  return (name) => {
+    if (memo.has(name)) return memo.get(name);
+    head ??= new Set(text.slice(fn.start, fn.body.startIndex).match(/[A-Za-z_]\w*/g) ?? []);
+    let r: number | undefined;
+    if (head.has(name) && name.length <= 256) {
+      params ??= new Map(fn.params.map((p, i) => [p.name, i]));
+      r = params.get(name);
+      if (r !== undefined && assignedIn(text.slice(fn.body.startIndex, fn.body.endIndex), name)) r = undefined;
+    }
+    memo.set(name, r);
+    return r;
+  };
+}
+
+function assignedIn(body: string, name: string): boolean {
+  return new RegExp(`\\b${name}\\s*(?:[-+*/%&|^]|<<|>>)?=(?!=)|(?:[(,=]|\\breturn)\\s*&\\s*${name}\\b|\\b${name}\\s*(?:\\+\\+|--)|(?:\\+\\+|--)\\s*${name}\\b`).test(body);
 }

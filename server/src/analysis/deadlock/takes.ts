@@ -7,7 +7,7 @@ import type { CrossWaitEntry, ReclaimEntry } from '../../model/kb/types';
 import type { GfpModel } from '../../model/gfp';
 import type { FunctionFacts, Gate, LockAcquire, Span } from '../facts';
 import { nameResolver, type FunctionId, type Program } from '../interproc';
-import { contradicts, needsAt } from '../paramGuards';
+import { contradicts, needsAt, needsKey, translateNeeds, type Needs } from '../paramGuards';
 
 export type ReclaimContext = 'reclaim' | 'kswapd' | 'mmu-notifier' | 'fault';
 
@@ -62,7 +62,7 @@ interface Partial {
   kswapdOnly: boolean;
   rare?: string;
   /** the function's parameters must have these truth values for the path to run (paramGuards) */
-  needs?: readonly { param: number; truthy: boolean }[];
+  needs?: Needs;
   holds?: readonly string[];
 }
 
@@ -108,7 +108,7 @@ export function reclaimTakes(program: Program, kb: TakesKb, options: TakesOption
       // value rule it out.
       // So is the best path that holds nothing on the way beside one that does (an allocator holding that lock meets
       // only the first).
-      const key = `${p.cls}${p.read ? '(r)' : ''}${p.needs ? p.needs.map((n) => `|${n.param}${n.truthy ? '+' : '-'}`).join('') : ''}${p.holds?.length ? '|h' : ''}`;
+      const key = `${p.cls}${p.read ? '(r)' : ''}${needsKey(p.needs)}${p.holds?.length ? '|h' : ''}`;
       const old = out.get(key);
       if (!old || better(p, old)) out.set(key, p);
     };
@@ -134,8 +134,11 @@ export function reclaimTakes(program: Program, kb: TakesKb, options: TakesOption
         if (contradicts(p.needs, cs.consts)) continue;
         const rare = p.rare ?? g.rare;
         const holds = union(here, p.holds ?? []);
+        // The callee's needs on parameters this call passes the caller's own parameters to become the caller's.
+        const passed = translateNeeds(p.needs, cs.consts);
+        const all = passed.length ? [...(needs ?? []), ...passed] : needs;
         add({
-          ...(needs ? { needs } : {}),
+          ...(all ? { needs: all } : {}),
           ...(holds.length ? { holds } : {}),
           cls: p.cls, read: p.read, steps: [{ file, function: facts.name, span: cs.span, callee: cs.callee }, ...p.steps],
           requires: p.requires | g.requires, requireNames: union(p.requireNames, g.requireNames), kswapdOnly: p.kswapdOnly || g.kswapdOnly,
