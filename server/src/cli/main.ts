@@ -30,8 +30,8 @@ commands:
             --no-class-level (leave out class-level reclaim cycles), --loopback-nfs (model loop-back NFS)
   explain   the lockdep-format report of the findings at FILE:LINE, over the tree [PATH...] (default: --root)
   simulate  explore a deadlock model FILE.rlsim [--format text|json|svg|promela]
-            simulate --finding ID [--root DIR] [PATH...]: the model of a deadlock finding (its id in check's
-            JSON), explored; --emit-model prints the model, --fixed runs its fixed variant
+            simulate --finding ID [--root DIR] [PATH...]: the model of a deadlock or sleep-in-atomic finding
+            (its id in check's JSON), explored; --emit-model prints the model, --fixed runs its fixed variant
   version   print the version
 
 exit status: 0 clean, 1 findings, 2 usage or I/O error`;

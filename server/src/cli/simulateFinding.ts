@@ -2,9 +2,13 @@
 // facts cache, call graph, calling contexts and deadlock detection), finds the deadlock finding with that id (the
 // `id` of `check --format json`), generates its model (ide/findingModel.ts) and explores it like a model file.
 // --emit-model prints the model instead; --fixed takes its fixed variant (the one edit the model's header names).
+// A sleep-in-atomic id (per function, or through callees as `check --callees` reports them) gets the model of
+// ide/sleepModel.ts: the atomic section, the step that sleeps, a second CPU spinning on the lock.
 // Exit status: 0 no deadlock reachable (or the model printed), 1 a deadlock is reachable, 2 errors.
 import { parseArgs } from 'node:util';
-import { findingId, findingModel, SIMULABLE_CODES } from '../ide/findingModel';
+import { crossSleepInAtomic } from '../analysis/interproc';
+import { findingId, findingModel, SIMULABLE_CODES, type FindingModelResult } from '../ide/findingModel';
+import { crossSleepFinding, SLEEP_CODE, sleepFindingsOf, sleepModel } from '../ide/sleepModel';
 import { FORMATS, runModelText, type Format } from './simulate';
 import { deadlockSettings, findDeadlocks, indexTree, positionsIn, programOf, treeOptions, type TreeValues } from './tree';
 
@@ -18,7 +22,7 @@ export interface SimulateFindingIo {
 const USAGE = `usage: reclaim-lens simulate --finding ID [--root DIR] [PATH...] [--format text|json|svg|promela]
        [--emit-model] [--fixed] [--no-reduce] [--max-states N]
        [--kernel-version V|auto] [--jobs N] [--cache DIR | --no-cache] [--no-class-level] [--loopback-nfs]
-ID is the id of a ${SIMULABLE_CODES.join(', ')} finding in \`reclaim-lens check --format json\`;
+ID is the id of a ${SIMULABLE_CODES.join(', ')} or ${SLEEP_CODE} finding in \`reclaim-lens check --format json\`;
 PATHs default to --root (default: the current folder), as for check.
 exit status: 0 no deadlock reachable, 1 deadlock reachable, 2 errors`;
 
@@ -75,8 +79,8 @@ export async function runSimulateFinding(argv: string[], io: SimulateFindingIo):
     if (!Number.isInteger(maxStates) || maxStates <= 0) return usage(`--max-states needs a positive integer, got '${values['max-states']}'`);
   }
   const code = id.split(':')[0];
-  if (!SIMULABLE_CODES.includes(code)) {
-    io.stderr(`reclaim-lens: ${id}: not a deadlock finding; simulate --finding takes the id of a ${SIMULABLE_CODES.join(', ')} finding (see reclaim-lens check --format json)\n`);
+  if (!SIMULABLE_CODES.includes(code) && code !== SLEEP_CODE) {
+    io.stderr(`reclaim-lens: ${id}: not a deadlock finding; simulate --finding takes the id of a ${SIMULABLE_CODES.join(', ')} or ${SLEEP_CODE} finding (see reclaim-lens check --format json)\n`);
     return 2;
   }
   const opts = treeOptions(values as TreeValues, io);
@@ -87,18 +91,35 @@ export async function runSimulateFinding(argv: string[], io: SimulateFindingIo):
   // The analysis of check: the same files, facts and whole-program pass.
   const tree = await indexTree(positionals, opts, io);
   const { view, ioError } = tree;
-  const { program, ctxs } = programOf(tree);
-  const dl = findDeadlocks(program, ctxs, view, deadlockSettings(values as { 'no-class-level'?: boolean; 'loopback-nfs'?: boolean }));
-  const finding = dl.findings.find((f) => findingId(f) === id);
-  if (!finding) {
-    const ids = dl.findings.filter((f) => SIMULABLE_CODES.includes(f.code)).map(findingId);
-    const known = ids.length ? `; the deadlock findings there: ${ids.slice(0, 8).join(', ')}${ids.length > 8 ? `, … (${ids.length} in all)` : ''}` : '; there are no deadlock findings there';
-    io.stderr(`reclaim-lens: no finding ${id} in ${positionals.join(', ')} (paths relative to ${values.root ?? 'the current folder'})${known}\n`);
-    return 2;
-  }
   const pos = positionsIn(tree);
   const line = (file: string, offset: number) => pos(file, offset).line;
-  const m = findingModel(finding, { line, kb: view });
+  const notFound = (kind: string, ids: string[]) => {
+    const known = ids.length ? `; the ${kind} findings there: ${ids.slice(0, 8).join(', ')}${ids.length > 8 ? `, … (${ids.length} in all)` : ''}` : `; there are no ${kind} findings there`;
+    io.stderr(`reclaim-lens: no finding ${id} in ${positionals.join(', ')} (paths relative to ${values.root ?? 'the current folder'})${known}\n`);
+    return 2;
+  };
+  let m: FindingModelResult;
+  if (code === SLEEP_CODE) {
+    // The function's own findings first (no whole-program pass needed), then those through callees.
+    const own = tree.kept.flatMap((f) => f.facts.functions.flatMap((fn) => sleepFindingsOf(f.rel, fn, view.gfp)));
+    const hit = own.find((x) => x.id === id);
+    if (hit) {
+      m = hit.data ? sleepModel(hit.data, { line, kb: view }) : { ok: false, message: hit.problem ?? 'no model data' };
+    } else {
+      const { program, ctxs } = programOf(tree);
+      const cross = crossSleepInAtomic(program, ctxs, view.gfp);
+      const x = cross.find((f) => `${f.code}:${f.file}:${f.function}:${f.ordinal}` === id);
+      if (!x) return notFound(SLEEP_CODE, [...own.map((o) => o.id), ...cross.map((f) => `${f.code}:${f.file}:${f.function}:${f.ordinal}`)]);
+      const data = crossSleepFinding(x);
+      m = typeof data === 'string' ? { ok: false, message: data } : sleepModel(data, { line, kb: view });
+    }
+  } else {
+    const { program, ctxs } = programOf(tree);
+    const dl = findDeadlocks(program, ctxs, view, deadlockSettings(values as { 'no-class-level'?: boolean; 'loopback-nfs'?: boolean }));
+    const finding = dl.findings.find((f) => findingId(f) === id);
+    if (!finding) return notFound('deadlock', dl.findings.filter((f) => SIMULABLE_CODES.includes(f.code)).map(findingId));
+    m = findingModel(finding, { line, kb: view });
+  }
   if (!m.ok) {
     io.stderr(`reclaim-lens: ${id}: ${m.message}\n`);
     return 2;

@@ -51,9 +51,9 @@ export function findingId(f: Pick<DeadlockFinding, 'code' | 'file' | 'function' 
   return `${f.code}:${f.file}:${f.function}:${f.ordinal}`;
 }
 
-const NO_SPAN: Span = { line: 0, column: 0, endLine: 0, endColumn: 0 };
+export const NO_SPAN: Span = { line: 0, column: 0, endLine: 0, endColumn: 0 };
 
-interface StepOpts {
+export interface StepOpts {
   resource?: string;
   mask?: MaskValue;
   handler?: string;
@@ -61,14 +61,14 @@ interface StepOpts {
   note?: string;
 }
 
-function step(op: StepOp, o: StepOpts = {}): Step {
+export function step(op: StepOp, o: StepOpts = {}): Step {
   return {
     op, span: NO_SPAN, ...(o.resource !== undefined ? { resource: o.resource } : {}), ...(o.mask ? { mask: o.mask } : {}),
     ...(o.handler !== undefined ? { handler: o.handler } : {}), ...(o.loc ? { location: o.loc } : {}), ...(o.note !== undefined ? { note: o.note } : {}),
   };
 }
 
-function mask(text: string): MaskValue {
+export function mask(text: string): MaskValue {
   return { text, value: evalMask(text).value ?? 0 };
 }
 
@@ -90,7 +90,7 @@ const RECLAIM_KIND_OF_FIELD: Record<string, ReclaimKind> = {
   writepage: 'writepage', writepages: 'writeback', write_inode: 'writeback', swap_writepage: 'swap', swap_rw: 'swap',
 };
 
-class Builder {
+export class Builder {
   readonly model: Model;
   private readonly names = new Set<string>();
 
@@ -142,7 +142,7 @@ class Builder {
 }
 
 /** A lock's resource kind in the model: transactions by API, the rest by the lock API's kind (knowledge base). */
-function flavorOf(kind: LockKind | undefined, api: string | undefined, kb: FindingModelKb | undefined): ResourceFlavor {
+export function flavorOf(kind: LockKind | undefined, api: string | undefined, kb: FindingModelKb | undefined): ResourceFlavor {
   if (kind === 'queue-freeze') return 'queue';
   if (api && kb?.transaction(api)) return 'transaction';
   switch (kind) {
@@ -183,7 +183,7 @@ function modelMask(text: string, kb: FindingModelKb | undefined): { text: string
 }
 
 /** The allocation's mask in the model: an allocator that sleeps whatever its mask (the finding says it may reclaim) gets __GFP_DIRECT_RECLAIM. */
-function allocMaskOf(text: string, kb: FindingModelKb | undefined): { text: string; value: number; note?: string } {
+export function allocMaskOf(text: string, kb: FindingModelKb | undefined): { text: string; value: number; note?: string } {
   const m = modelMask(text, kb);
   if (m.value & __GFP_DIRECT_RECLAIM) return m;
   return { text: `${m.text}|__GFP_DIRECT_RECLAIM`, value: m.value | __GFP_DIRECT_RECLAIM, note: `${m.note ? `${m.note}; ` : ''}the allocator may sleep in reclaim whatever the mask` };
@@ -426,12 +426,12 @@ function pathText(t: Take): string {
   return names.join(' → ');
 }
 
-function finish(header: string[], fix: string, model: Model): string {
+export function finish(header: string[], fix: string, model: Model): string {
   return [...header, `// Fixed variant, one edit: ${fix}.`, '', printModel(model)].join('\n');
 }
 
 /** Splits a long message into comment lines of about 110 characters. */
-function wrap(text: string, width = 110): string[] {
+export function wrap(text: string, width = 110): string[] {
   const out: string[] = [];
   let cur = '';
   for (const w of text.replace(/\s+/g, ' ').split(' ')) {

@@ -10,6 +10,7 @@ import type { FileFacts, Finding } from '../analysis/facts';
 import { codeFixes, FIX_ALL_CODES, FIXABLE_CODES, fixAll, PROGRAM_FIXABLE_CODES, wholeEdit, type Analyser, type DeadlockTarget } from '../ide/fixes';
 import type { Config } from './config';
 import { FIX_ALL_KIND, toDiagnostic, toDisabledFix, toFixAll, toQuickFix } from './toProto';
+import { simulateSleepActions } from './simulateActions';
 
 export interface CodeActionEnv {
   analyser: Analyser;
@@ -50,6 +51,8 @@ export function codeActions(doc: TextDocument, p: CodeActionParams, env: CodeAct
       }, doc, env.helpHref);
     };
     for (const fix of r.fixes) out.push(toQuickFix(fix, doc, diagnosticOf(fix.target)));
+    // "Simulate: sleeping in atomic context" on the sleep-in-atomic findings in the range (lsp/simulateActions.ts).
+    out.push(...simulateSleepActions(doc, p, env.facts, env.analyser.kb, diagnosticOf));
     if (env.disabledSupport) {
       for (const x of r.refused) out.push(toDisabledFix(`Fix ${x.code} (not offered)`, x.reason));
     }
