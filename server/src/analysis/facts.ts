@@ -48,6 +48,8 @@ export interface PathFacts {
 }
 
 export interface SitePath extends PathFacts {
+  /** the mask is one branch of `param ? A : B` (`atomic ? GFP_ATOMIC : GFP_KERNEL`): the parameter's value for it */
+  when?: { param: number; truthy: boolean };
   literal: GfpVal;
   /** after the API's own adjustments and the mapping mask, before the task scope */
   requested: GfpVal;

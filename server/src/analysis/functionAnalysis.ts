@@ -7,7 +7,7 @@ import { callArgs, calleeName, declsOf, rewritesIn, type FunctionInfo, type VarD
 import type { SourceFile } from '../syntax/sourceFile';
 import type { LockApiEntry, PfFlag } from '../model/kb/types';
 import { buildCfg, reversePostOrder, type Cfg, type CfgOp } from './cfg';
-import type { AllocSite, CallObservation, CallSite, HeldLock, LockAcquire, PathFacts, ScopeFrame, Span } from './facts';
+import type { SitePath, AllocSite, CallObservation, CallSite, HeldLock, LockAcquire, PathFacts, ScopeFrame, Span } from './facts';
 import { andVal, applyScopeVal, clearBits, evalGfp, known, setBits, symbol, type GfpEnv, type GfpVal } from './gfpValue';
 import type { KbView } from './kbView';
 import { constArgsAt, paramResolver, resolveArgs } from './paramGuards';
@@ -1345,13 +1345,22 @@ function recordSite(call: Node, name: string, entry: NonNullable<ReturnType<KbVi
     ctx.siteIndex.set(call.startIndex, site);
     ctx.run.sites.push(site);
   }
+  // `atomic ? GFP_ATOMIC : GFP_KERNEL` with `atomic` a parameter: each branch's values with the parameter's value.
+  const branches = gfpNode ? paramTernary(gfpNode, ctx) : undefined;
   for (const c of states) {
     let literals: GfpVal[];
-    if (gfpNode) literals = evalGfp(gfpNode, gfpEnv(c.s, ctx));
+    const whens: (SitePath['when'] | undefined)[] = [];
+    if (branches) {
+      literals = [];
+      for (const b of branches) for (const v of evalGfp(b.node, gfpEnv(c.s, ctx))) {
+        literals.push(v);
+        whens.push(b.when);
+      }
+    } else if (gfpNode) literals = evalGfp(gfpNode, gfpEnv(c.s, ctx));
     else if (entry.implicit) literals = [known(m.lookup(entry.implicit) ?? 0)];
     else literals = [symbol('?', 'unknown')];
     const lookupAll = (names?: string[]) => (names ?? []).reduce((acc, b) => acc | (m.lookup(b) ?? 0), 0);
-    for (const literal of literals) {
+    for (const [li, literal] of literals.entries()) {
       // Reference §b.4: the mapping's mask (when the API derives from it), then the API's own adjustments.
       let v = literal;
       if (entry.mapping) {
@@ -1362,7 +1371,34 @@ function recordSite(call: Node, name: string, entry: NonNullable<ReturnType<KbVi
       v = setBits(v, lookupAll(entry.adds));
       v = clearBits(v, lookupAll(entry.clears));
       const effective = applyScopeVal(v, scopeFlags(c.s), m);
-      site.paths.push({ ...pathFacts(c), literal, requested: v, effective });
+      const when = whens[li];
+      site.paths.push({ ...pathFacts(c), ...(when ? { when } : {}), literal, requested: v, effective });
     }
   }
+}
+
+/** The branches of a gfp argument `p ? A : B` whose condition is a plain test of an unassigned parameter. */
+function paramTernary(arg: Node, ctx: WalkCtx): { node: Node; when: { param: number; truthy: boolean } }[] | undefined {
+  let n: Node | null = arg;
+  while (n && n.type === 'parenthesized_expression') n = n.namedChild(0);
+  if (!n || n.type !== 'conditional_expression') return undefined;
+  const cond = n.childForFieldName('condition');
+  const a = n.childForFieldName('consequence');
+  const b = n.childForFieldName('alternative');
+  if (!cond || !a || !b) return undefined;
+  let c: Node | null = cond;
+  let truthy = true;
+  for (;;) {
+    while (c && c.type === 'parenthesized_expression') c = c.namedChild(0);
+    if (c && c.type === 'unary_expression' && (c.childForFieldName('operator')?.text ?? c.child(0)?.text) === '!') {
+      truthy = !truthy;
+      c = c.childForFieldName('argument');
+      continue;
+    }
+    break;
+  }
+  if (!c || c.type !== 'identifier') return undefined;
+  const param = (ctx.paramOf ??= paramResolver(ctx.run.fn, ctx.run.file.text))(c.text);
+  if (param === undefined) return undefined;
+  return [{ node: a, when: { param, truthy } }, { node: b, when: { param, truthy: !truthy } }];
 }

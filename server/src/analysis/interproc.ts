@@ -472,6 +472,7 @@ function decidingParams(fn: FunctionFacts): ReadonlySet<number> {
     const out = new Set<number>();
     for (const g of fn.paramGuards ?? []) out.add(g.param);
     for (const cs of fn.callSites) for (const c of cs.consts ?? []) if (c.param !== undefined) out.add(c.param);
+    for (const site of fn.sites) for (const p of site.paths) if (p.when) out.add(p.when.param);
     s = out.size ? out : NO_INDEXES;
     deciding.set(fn, s);
   }

@@ -130,8 +130,9 @@ export function detectDeadlocks(program: Program, ctxs: Contexts, takes: Takes, 
       const siteNeeds = f.facts.paramGuards ? needsAt(f.facts, site.call.start) : undefined;
       for (const p of site.paths) {
         if (p.atomic) continue; // sleep-in-atomic territory
+        const maskNeeds = p.when ? [p.when] : undefined;
         for (const c of contexts) {
-          if (c.atomic || contradicts(siteNeeds, c.consts)) continue;
+          if (c.atomic || contradicts(siteNeeds, c.consts) || contradicts(maskNeeds, c.consts)) continue;
           const flags = flagsOf(p.scopes, flagsOf(c.scopes));
           if (flags.includes('PF_MEMALLOC')) continue; // reclaim does not recurse
           const holders = holdersOf(c, p, file, f.facts.name, f.facts.releases, site.call.start);
