@@ -463,20 +463,44 @@ function maskKey(scopes: readonly ScopeFrame[], atomic: boolean, params: Record<
 }
 
 const NO_INDEXES: ReadonlySet<number> = new Set();
-const deciding = new WeakMap<FunctionFacts, ReadonlySet<number>>();
 
-/** The parameters whose values decide something in a function: those it tests (paramGuards) or passes on. */
-function decidingParams(fn: FunctionFacts): ReadonlySet<number> {
-  let s = deciding.get(fn);
-  if (!s) {
-    const out = new Set<number>();
-    for (const g of fn.paramGuards ?? []) out.add(g.param);
-    for (const cs of fn.callSites) for (const c of cs.consts ?? []) if (c.param !== undefined) out.add(c.param);
-    for (const site of fn.sites) for (const p of site.paths) if (p.when) out.add(p.when.param);
-    s = out.size ? out : NO_INDEXES;
-    deciding.set(fn, s);
+/**
+ * Per function, the parameters whose values decide something: those it tests (paramGuards), those choosing a mask
+ * (`atomic ? GFP_ATOMIC : GFP_KERNEL`), and those it passes on to a parameter that decides something in a callee —
+ * computed callees first. Only constants for these are kept in calling contexts: a constant that decides nothing
+ * would only split contexts (and push the ones that matter over the cap).
+ */
+function decidingParams(program: Program): ReadonlySet<number>[] {
+  const { functions } = program;
+  const out: ReadonlySet<number>[] = new Array(functions.length).fill(NO_INDEXES);
+  const own = (fn: FunctionFacts) => {
+    const s = new Set<number>();
+    for (const g of fn.paramGuards ?? []) s.add(g.param);
+    for (const site of fn.sites) for (const p of site.paths) if (p.when) s.add(p.when.param);
+    return s;
+  };
+  const step = (f: number): boolean => {
+    const fn = functions[f].facts;
+    const s = new Set<number>(own(fn));
+    for (let i = program.outStart[f]; i < program.outStart[f + 1]; i++) {
+      const cs = fn.callSites[program.outSite[i]];
+      if (!cs.consts) continue;
+      const theirs = out[program.outCallee[i]];
+      for (const c of cs.consts) if (c.param !== undefined && theirs.has(c.index)) s.add(c.param);
+    }
+    const changed = s.size !== out[f].size;
+    if (changed) out[f] = s;
+    return changed;
+  };
+  // Components come callees first (Program.sccStart).
+  for (let i = 0; i < sccCount(program); i++) {
+    const scc = sccMembers(program, i);
+    for (let round = 0, changed = true; changed && round < 8; round++) {
+      changed = false;
+      for (const f of scc) if (step(f)) changed = true;
+    }
   }
-  return s;
+  return out;
 }
 
 const isEmptyContext = (c: CallingContext) => c.held.length === 0 && c.scopes.length === 0 && !c.atomic && Object.keys(c.gfpParams).length === 0;
@@ -554,6 +578,7 @@ export function contexts(program: Program, options: Partial<ContextOptions> = {}
   result.capped = new Set();
   result.unconverged = 0;
   const ann = annotator();
+  const deciding = decidingParams(program);
   const { functions, sccOf } = program;
   // Every context of a function is composed with the same few paths for each of its callees: once per pair.
   const keys = new WeakMap<CallingContext, { base: string; key: string }>();
@@ -630,7 +655,7 @@ export function contexts(program: Program, options: Partial<ContextOptions> = {}
       const needs = caller.facts.paramGuards ? needsAt(caller.facts, site.span.start) : undefined;
       // The constants this call passes for the parameters the callee tests are part of the callee's context; a
       // parameter of the caller passed on carries the caller's constant for it, in each of the caller's contexts.
-      const decides = decidingParams(callee.facts);
+      const decides = deciding[f];
       const tested = decides.size && site.consts ? site.consts.filter((c) => decides.has(c.index)) : undefined;
       for (const cc of callerCtxs) {
         if (contradicts(needs, cc.consts)) continue;
