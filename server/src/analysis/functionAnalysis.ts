@@ -1306,11 +1306,13 @@ function isLikely(n: Node): boolean {
   return f === 'likely' || f === 'unlikely';
 }
 
-/** An assignment to `x` (or `x->f`, `x.f`) forgets every remembered condition that mentions `x`. */
+/** An assignment to `x` (or `x->f`, `x.f`) forgets every remembered condition that mentions it. */
 function forget(s: AState, target: string): AState {
   const keys = Object.keys(s.conds);
   if (!keys.length) return s;
-  const base = /^[A-Za-z_]\w*/.exec(target)?.[0];
+  // `vma->vm_end = …` forgets what is known of vma->vm_end (and below it), not of vma->anon_vma; `vma = …` forgets
+  // everything known of vma.
+  const base = /^[A-Za-z_]\w*(?:(?:->|\.)[A-Za-z_]\w*)*$/.test(target) ? target : /^[A-Za-z_]\w*/.exec(target)?.[0];
   if (!base) return s;
   // The key mentions `base` as a whole word (no RegExp built from it: an identifier can be very long).
   const isWord = (c: string | undefined) => c !== undefined && /\w/.test(c);
