@@ -101,6 +101,8 @@ export interface DetectKb {
   access(api: string): 'read' | 'write' | 'either' | undefined;
   /** an allocator call that allocates nothing from this caller (knowledge base: deferredCalls with `everywhere`) */
   cutCall?(caller: string, callee: string): boolean;
+  /** a user copy of a directory entry in ->iterate_shared (knowledge base: uaccess `readdir`) */
+  readdir?(api: string): boolean;
 }
 
 const NO_KB: DetectKb = { perFs: () => false, documentedOrder: () => false, access: () => undefined };
@@ -187,6 +189,13 @@ export function detectDeadlocks(program: Program, ctxs: Contexts, takes: Takes, 
             const reads = dkb.access(call.api) === 'read';
             const cand = cycleFor(h, 'fault', MMAP_LOCK, (t) => !(reads && t.entry?.onWrite), takes, deps, perFs, heldSet(holders));
             if (!cand) continue;
+            // readdir's copy runs under the directory's own locks; the fault is on a mapping of a regular file.
+            if (cand.len === 2 && !cand.classLevel && dkb.readdir?.(call.api) && h.lock.cls.includes('->')) {
+              Object.assign(cand, {
+                classLevel: true, severity: 'information',
+                classWhy: `. Class-level only: ${call.api}() runs under the directory's ${h.lock.cls}, and a directory is never mmapped: the fault takes the ${h.lock.cls} of the mapped file, another instance`,
+              });
+            }
             consider({ code: 'fault-deadlock', span: call.call, held: h, what: `${call.api}()`, mask: '', context: c, ...cand });
           }
         }

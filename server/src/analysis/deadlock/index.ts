@@ -25,6 +25,7 @@ export function findDeadlocks(program: Program, ctxs: Contexts, kb: KbView, sett
     documentedOrder: (a: string, b: string) => !!kb.lockOrder(a, b),
     access: (api: string) => kb.uaccess(api)?.access ?? (kb.allocator(api)?.mayFault ? 'read' as const : undefined),
     cutCall: cutCallsOf(kb),
+    readdir: (api: string) => !!kb.uaccess(api)?.readdir,
   };
   return { findings: detectDeadlocks(program, ctxs, takes, kb.gfp, { classLevel: s.classLevel }, dkb), takes };
 }

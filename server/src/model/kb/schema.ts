@@ -172,6 +172,7 @@ export const uaccessEntrySchema = z
     kind: z.enum(['copy', 'single', 'gup', 'fault-in', 'iter', 'nofault']),
     mayFault: z.boolean(),
     access: z.enum(['read', 'write', 'either']).optional(),
+    readdir: z.boolean().optional(),
     source,
   })
   .strict()

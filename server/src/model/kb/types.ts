@@ -123,6 +123,11 @@ export interface UaccessEntry {
   mayFault: boolean;
   /** whether the call reads or writes user memory: a read fault never runs ->page_mkwrite */
   access?: 'read' | 'write' | 'either'; // false for *_nofault / *_inatomic
+  /**
+   * Copies a directory entry in ->iterate_shared (dir_emit): the per-inode locks held there are the directory's,
+   * and a directory is never mmapped, so a fault's per-inode locks belong to another inode.
+   */
+  readdir?: boolean;
   source: Source;
 }
 
