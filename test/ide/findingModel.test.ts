@@ -4,17 +4,15 @@
 // the fixed variant — one edit away — explores deadlock free, the steps carry the finding's file:line, and SPIN
 // agrees with the explorer on both (SPIN is required, as in test/simulate/promela.test.ts).
 import assert from 'node:assert/strict';
-import { execFile, spawnSync } from 'node:child_process';
 import * as fs from 'node:fs';
-import * as os from 'node:os';
 import * as path from 'node:path';
 import { before, test } from 'node:test';
-import { promisify } from 'node:util';
 import { findDeadlocks, type DeadlockFinding } from '../../server/src/analysis/deadlock';
 import { contexts, positionAt } from '../../server/src/analysis/interproc';
 import { findingId, findingModel, SIMULABLE_CODES, type FindingModel } from '../../server/src/ide/findingModel';
 import { compile, explore, parseModel, simulateModel, toPromela } from '../../server/src/simulate';
 import { analyseProgram } from '../harness/multifile';
+import { runSpin, spinPath, SPIN_MISSING } from '../harness/spin';
 
 const DIR = path.join(__dirname, '..', 'fixtures', 'deadlock');
 
@@ -172,30 +170,8 @@ test('gates and kinds: GFP_NOFS fixes a __GFP_FS gate, GFP_NOWAIT an mmu notifie
 
 // ---- SPIN agreement on the generated models and their fixed variants ----
 
-const run = promisify(execFile);
-
-function hasSpin(): boolean {
-  const r = spawnSync('sh', ['-c', 'command -v spin'], { encoding: 'utf8' });
-  return r.status === 0 && r.stdout.trim() !== '';
-}
-
-async function spinDeadlock(pml: string): Promise<{ deadlock: boolean; output: string }> {
-  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'rlsim-finding-spin-'));
-  try {
-    fs.writeFileSync(path.join(dir, 'model.pml'), pml);
-    await run('spin', ['-a', 'model.pml'], { cwd: dir });
-    await run('gcc', ['-DSAFETY', '-o', 'pan', 'pan.c'], { cwd: dir });
-    const { stdout } = await run('./pan', ['-m1000000'], { cwd: dir });
-    const m = /errors: (\d+)/.exec(stdout);
-    if (!m) throw new Error(`unexpected pan output:\n${stdout}`);
-    return { deadlock: Number(m[1]) > 0 && /invalid end state/.test(stdout), output: stdout };
-  } finally {
-    fs.rmSync(dir, { recursive: true, force: true });
-  }
-}
-
 test('SPIN agrees with the explorer on every generated model and fixed variant', { timeout: 600_000 }, async (t) => {
-  assert.ok(hasSpin(), "SPIN is not installed: install Debian's `spin` package (apt-get install spin)");
+  assert.ok(spinPath(), SPIN_MISSING);
   const jobs: { name: string; text: string }[] = cases.flatMap((c) => [
     { name: `${c.model.id}`, text: c.model.text },
     { name: `${c.model.id} (fixed)`, text: c.model.fixed },
@@ -208,7 +184,7 @@ test('SPIN agrees with the explorer on every generated model and fixed variant',
       const { model } = parseModel(j.text);
       const program = compile(model);
       const ours = explore(program).verdict === 'deadlock';
-      const spin = await spinDeadlock(toPromela(program));
+      const spin = await runSpin(toPromela(program));
       assert.equal(spin.deadlock, ours, `${j.name}: SPIN says ${spin.deadlock ? 'deadlock' : 'no deadlock'}, the explorer ${ours ? 'deadlock' : 'no deadlock'}\n${spin.output}\n${j.text}`);
       agreed++;
     }

@@ -6,18 +6,16 @@
 // spins on the spinlock, the fixed variant (one edit: GFP_ATOMIC, or the sleeping step moved before the section) is
 // deadlock free, and SPIN agrees with the explorer on both (SPIN is required, as in test/simulate/promela.test.ts).
 import assert from 'node:assert/strict';
-import { execFile, spawnSync } from 'node:child_process';
 import * as fs from 'node:fs';
-import * as os from 'node:os';
 import * as path from 'node:path';
 import { before, test } from 'node:test';
-import { promisify } from 'node:util';
 import { contexts, crossSleepInAtomic, lineStartsOf, positionAt } from '../../server/src/analysis/interproc';
 import type { FindingModel } from '../../server/src/ide/findingModel';
 import { crossSleepFinding, sleepFindingsOf, sleepModel, type SleepFinding } from '../../server/src/ide/sleepModel';
 import { compile, explore, parseModel, simulateModel, toPromela } from '../../server/src/simulate';
 import { analyseText } from '../harness/analyse';
 import { analyseProgram } from '../harness/multifile';
+import { runSpin, spinPath, SPIN_MISSING } from '../harness/spin';
 
 const FIXTURES = path.join(__dirname, '..', 'fixtures');
 
@@ -301,30 +299,8 @@ test('through callees: the sleep in the callee at its line, the calls in its not
 
 // ---- SPIN agreement on the generated models and their fixed variants ----
 
-const run = promisify(execFile);
-
-function hasSpin(): boolean {
-  const r = spawnSync('sh', ['-c', 'command -v spin'], { encoding: 'utf8' });
-  return r.status === 0 && r.stdout.trim() !== '';
-}
-
-async function spinDeadlock(pml: string): Promise<{ deadlock: boolean; output: string }> {
-  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'rlsim-sleep-spin-'));
-  try {
-    fs.writeFileSync(path.join(dir, 'model.pml'), pml);
-    await run('spin', ['-a', 'model.pml'], { cwd: dir });
-    await run('gcc', ['-DSAFETY', '-o', 'pan', 'pan.c'], { cwd: dir });
-    const { stdout } = await run('./pan', ['-m1000000'], { cwd: dir });
-    const m = /errors: (\d+)/.exec(stdout);
-    if (!m) throw new Error(`unexpected pan output:\n${stdout}`);
-    return { deadlock: Number(m[1]) > 0 && /invalid end state/.test(stdout), output: stdout };
-  } finally {
-    fs.rmSync(dir, { recursive: true, force: true });
-  }
-}
-
 test('SPIN agrees with the explorer on every sleep-in-atomic model (deadlock) and fixed variant (none)', { timeout: 600_000 }, async (t) => {
-  assert.ok(hasSpin(), "SPIN is not installed: install Debian's `spin` package (apt-get install spin)");
+  assert.ok(spinPath(), SPIN_MISSING);
   const jobs = cases.flatMap((c) => [
     { name: c.model.id, text: c.model.text, expect: true },
     { name: `${c.model.id} (fixed)`, text: c.model.fixed, expect: false },
@@ -337,7 +313,7 @@ test('SPIN agrees with the explorer on every sleep-in-atomic model (deadlock) an
       const program = compile(parseModel(j.text).model);
       const ours = explore(program).verdict === 'deadlock';
       assert.equal(ours, j.expect, j.name);
-      const spin = await spinDeadlock(toPromela(program));
+      const spin = await runSpin(toPromela(program));
       assert.equal(spin.deadlock, ours, `${j.name}: SPIN says ${spin.deadlock ? 'deadlock' : 'no deadlock'}, the explorer ${ours ? 'deadlock' : 'no deadlock'}\n${spin.output}\n${j.text}`);
       agreed++;
     }

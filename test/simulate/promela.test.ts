@@ -3,47 +3,15 @@
 // must equal the explorer's. SPIN is required: CI installs Debian's `spin`; a missing spin fails the tests.
 import { test, before } from 'node:test';
 import * as assert from 'node:assert/strict';
-import * as fs from 'node:fs';
 import * as os from 'node:os';
-import * as path from 'node:path';
-import { execFile, spawnSync } from 'node:child_process';
-import { promisify } from 'node:util';
 import { parseModel, hasErrors } from '../../server/src/simulate/parse';
 import { compile } from '../../server/src/simulate/program';
 import { explore } from '../../server/src/simulate/explore';
 import { toPromela } from '../../server/src/simulate/promela';
+import { runSpin, spinPath, SPIN_MISSING as MISSING, type SpinVerdict } from '../harness/spin';
 import { loadFixtures } from './fixtures';
 import { randomModel } from './random';
 
-const run = promisify(execFile);
-const MISSING = 'SPIN is not installed: install Debian\'s `spin` package (apt-get install spin); the SPIN agreement tests do not skip';
-
-function spinPath(): string | undefined {
-  const r = spawnSync('sh', ['-c', 'command -v spin'], { encoding: 'utf8' });
-  const p = r.stdout.trim();
-  return r.status === 0 && p ? p : undefined;
-}
-
-interface SpinVerdict {
-  errors: number;
-  invalidEndState: boolean;
-  output: string;
-}
-
-async function runSpin(pml: string): Promise<SpinVerdict> {
-  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'rlsim-spin-'));
-  try {
-    fs.writeFileSync(path.join(dir, 'model.pml'), pml);
-    await run('spin', ['-a', 'model.pml'], { cwd: dir });
-    await run('gcc', ['-DSAFETY', '-o', 'pan', 'pan.c'], { cwd: dir });
-    const { stdout } = await run('./pan', ['-m1000000'], { cwd: dir });
-    const m = /errors: (\d+)/.exec(stdout);
-    if (!m) throw new Error(`unexpected pan output:\n${stdout}`);
-    return { errors: Number(m[1]), invalidEndState: /invalid end state/.test(stdout), output: stdout };
-  } finally {
-    fs.rmSync(dir, { recursive: true, force: true });
-  }
-}
 
 /** Run jobs with bounded parallelism, keeping one promise per job. */
 function pool<T>(jobs: (() => Promise<T>)[], width: number): Promise<T>[] {
