@@ -27,7 +27,7 @@ const ROOT = path.join(__dirname, '..', 'fixtures', 'fixes');
 const KIND_CODE: Record<string, string> = {
   'redundant-nofs': 'nofs-redundant', 'close-scope': 'scope-unbalanced', 'narrow-or': 'gfp-or-ineffective',
   'scope-candidate': 'nofs-scope-candidate', 'unnecessary-nofs': 'nofs-unnecessary', 'atomic-mask': 'sleep-in-atomic',
-  'deadlock-scope': 'reclaim-deadlock', 'preload-move': 'sleep-in-atomic',
+  'deadlock-scope': 'reclaim-deadlock', 'preload-move': 'sleep-in-atomic', 'wrapper-scope': 'nofs-scope-candidate',
 };
 
 /** The `// deadlock:` targets of a fixture, as the language server or the CLI hands them to the fixes. */

@@ -17,6 +17,7 @@ import { offsetMapper, type TextEdit } from './edits';
 import { narrowOr } from './narrowOr';
 import { redundantNofs } from './redundantNofs';
 import { scopeCandidate } from './scopeCandidate';
+import { wrapperScope } from './wrapperScope';
 import type { Analyser, CallerOracle, CandidateFix, DeadlockTarget, FixBuilder, Refusal, Snapshot, VerifiedFix } from './types';
 import { unnecessaryNofs } from './unnecessaryNofs';
 import { deadlockMask } from './deadlockMask';
@@ -38,7 +39,7 @@ const BUILDERS: Readonly<Record<string, readonly FixBuilder[]>> = {
   'scope-unbalanced': [closeScope],
   'gfp-or-ineffective': [narrowOr],
   'nofs-redundant': [redundantNofs],
-  'nofs-scope-candidate': [scopeCandidate],
+  'nofs-scope-candidate': [scopeCandidate, wrapperScope],
   'nofs-unnecessary': [unnecessaryNofs],
   'sleep-in-atomic': [atomicMask, preloadMove],
 };
@@ -88,8 +89,8 @@ export interface FixRequest {
 
 /** Per snapshot: the function list and callee lock effects, and each function's walk on demand. */
 class Walks {
-  private readonly infos: FunctionInfo[];
-  private readonly callees: CalleeEffects;
+  readonly infos: FunctionInfo[];
+  readonly callees: CalleeEffects;
   private readonly runs = new Map<number, FunctionRun>();
   constructor(private readonly snap: Snapshot, private readonly kb: KbView) {
     this.infos = listFunctions(snap.file);
@@ -126,7 +127,7 @@ function candidatesFor(an: Analyser, snap: Snapshot, walks: Walks, fn: FunctionF
   const out: Candidates = { cands: [], refused: [], rank: new Map() };
   list.forEach((builder, i) => {
     try {
-      const r = builder({ analyser: an, snap, fn, info: w.info, run: w.run, callers }, f);
+      const r = builder({ analyser: an, snap, fn, info: w.info, run: w.run, callers, file: { infos: walks.infos, callees: walks.callees } }, f);
       for (const x of Array.isArray(r) ? r : [r]) out.rank.set(x, i);
       if (Array.isArray(r)) out.cands.push(...r);
       else out.refused.push(r);

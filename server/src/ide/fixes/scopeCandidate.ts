@@ -5,7 +5,8 @@
 // after the function's leading declarations (a name no identifier of the function uses), and turns every GFP_NOFS
 // the lock covers on every path into GFP_KERNEL. The NOIO pair is used for a GFP_NOIO allocation.
 // Not offered: a lock taken by a cleanup.h guard or in a caller, or never released in this function (the scope
-// would have to end elsewhere; the wrapper form of issue #6 is not done). Verification checks the rest: balance on
+// would have to end elsewhere: for a lock taken by a lock wrapper of the file, wrapperScope.ts offers the scope inside
+// the wrappers). Verification checks the rest: balance on
 // every path, and that exactly the allocations under the lock get the scope's narrowing.
 import type { Node } from 'web-tree-sitter';
 import { anchorOf, describeAnchor, restrictedLiteral, type Anchor } from '../../analysis/checks/nofsScopeCandidate';
@@ -107,6 +108,9 @@ export function planScope(input: FixInput, finding: Finding, req: ScopeRequest):
   const releases = callsIn(body).filter(isRelease);
   const covered = coveredBy(anchor);
   const what = anchor.kind === 'lock' ? anchor.lock.cls : `the ${txName(anchor)} transaction`;
+  if (!releases.length && anchor.kind === 'lock' && !kb.lock(anchor.lock.api) && input.file.callees.has(anchor.lock.api)) {
+    return refuse(finding, `${what} is taken by ${anchor.lock.api}(), a lock wrapper of this file, and not released by a lock call in ${input.fn.name}(): a scope here is not offered (the wrapper variant puts it inside the wrappers)`, kind);
+  }
   if (!releases.length) return refuse(finding, `${what} is not released in ${input.fn.name}(): the scope would have to end in a caller`, kind);
 
   const save = noio ? 'memalloc_noio_save' : 'memalloc_nofs_save';

@@ -1,7 +1,7 @@
 // The shapes of quick fixes: a candidate (edits plus what it means to change), a verified fix, a refusal with its
 // reason. Plain data with offsets into the text the fix was computed on; no LSP types.
 import type { FileFacts, Finding, FunctionFacts } from '../../analysis/facts';
-import type { FunctionRun } from '../../analysis/functionAnalysis';
+import type { CalleeEffects, FunctionRun } from '../../analysis/functionAnalysis';
 import type { KbView } from '../../analysis/kbView';
 import type { PfFlag } from '../../model/kb/types';
 import type { FunctionInfo } from '../../syntax/ast';
@@ -9,7 +9,7 @@ import type { SourceFile } from '../../syntax/sourceFile';
 import type { TextEdit } from './edits';
 
 export type FixKind = 'redundant-nofs' | 'close-scope' | 'narrow-or' | 'scope-candidate' | 'unnecessary-nofs' | 'atomic-mask' | 'deadlock-mask'
-  | 'deadlock-scope' | 'preload-move';
+  | 'deadlock-scope' | 'preload-move' | 'wrapper-scope';
 
 /**
  * A whole-program finding (reclaim-deadlock, reclaim-frozen-queue) handed to the fixes from outside the file's facts,
@@ -32,8 +32,14 @@ export interface DeadlockTarget extends Finding {
 export interface Intent {
   /** allocation sites, by the start of their callee before the fix, whose literal mask the fix rewrites */
   literals: Map<number, { removed: number; added: number }>;
-  /** a scope the fix opens: sites and calls it covers on every path get these flags */
-  scope?: { flags: PfFlag[] };
+  /**
+   * a scope the fix opens: sites and calls it covers on every path get these flags. Its frames are those whose save
+   * the fix wrote, and, with `cookieField`, those whose cookie is that (new) field of an object: a scope opened in a
+   * lock wrapper is seen by the wrapper's callers at their call of it
+   */
+  scope?: { flags: PfFlag[]; cookieField?: string };
+  /** the scope lives in a lock wrapper and its unlock wrapper (wrapperScope.ts): their invariants, checked after the edit */
+  wrapper?: WrapperIntent;
   /**
    * allocation sites (callee start before the fix) the fix moves: found after the edit in the code it wrote, by API
    * and gfp argument, and judged like every other site (same masks unless the intent says otherwise)
@@ -44,6 +50,20 @@ export interface Intent {
    * path's effective mask there must lack one of `without` (a bit the cycle's reclaim path requires)
    */
   breaks?: { site: number; without: string[] };
+}
+
+/** What a scope opened inside a lock wrapper must satisfy after the edit (wrapperCheck.ts). */
+export interface WrapperIntent {
+  /** the lock's class */
+  cls: string;
+  /** the cookie's field (fresh: no other text of the file names it) */
+  field: string;
+  /** the functions that take the lock by a lock-API call (and open the scope after it) */
+  lockFns: string[];
+  /** the functions that release it by a lock-API call (and restore the scope before it) */
+  unlockFns: string[];
+  /** the scope's family (nofs, noio) */
+  family: string;
 }
 
 export interface CandidateFix {
@@ -107,6 +127,8 @@ export interface FixInput {
   info: FunctionInfo;
   run: FunctionRun;
   callers: CallerOracle;
+  /** every function of the file, and the lock and scope effects its functions' callers see of them */
+  file: { infos: readonly FunctionInfo[]; callees: CalleeEffects };
 }
 
 export type FixBuilder = (input: FixInput, finding: Finding) => CandidateFix[] | Refusal;

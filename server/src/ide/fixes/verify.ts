@@ -10,7 +10,11 @@
 //      (or gains exactly the new scope's). A site the fix moves (the preload idiom) is looked for in the code the fix
 //      wrote and judged the same way;
 //   6. a fix for a whole-program deadlock (whose finding is not in the file's facts) leaves the allocation's
-//      effective mask without a bit the cycle's reclaim path requires, on every path.
+//      effective mask without a bit the cycle's reclaim path requires, on every path;
+//   7. a scope opened inside a lock wrapper (wrapperScope.ts) keeps the invariants of wrapperCheck.ts: the wrappers
+//      balanced on every path, every acquisition and release of the lock through them, no nesting, the scope open
+//      exactly where the lock is held, no allocation gaining __GFP_FS under the lock.
+// A literal the fix rewrites for a new scope must be inside that scope on every path.
 import { OFF_BY_DEFAULT } from '../../analysis/checks';
 import type { AllocSite, CallSite, FileFacts, Finding, FunctionFacts, ScopeFrame, Span } from '../../analysis/facts';
 import { applyScopeVal, clearBits, hasBit, renderVal, setBits, type GfpVal } from '../../analysis/gfpValue';
@@ -19,6 +23,7 @@ import type { PfFlag } from '../../model/kb/types';
 import { syntaxErrors } from '../../syntax/ast';
 import { applyEdits, insertedRanges, offsetMapper } from './edits';
 import type { Analyser, CandidateFix, Snapshot } from './types';
+import { checkWrapper } from './wrapperCheck';
 
 export function snapshotOf(an: Analyser, text: string, previous?: Snapshot): Snapshot {
   const file = an.parse(text, previous?.file);
@@ -110,7 +115,10 @@ function judge(an: Analyser, before: Snapshot, after: Snapshot, fix: CandidateFi
   for (const fn of after.facts.functions) for (const s of fn.sites) afterSites.set(s.callee.start, { site: s, fn });
   const afterCalls = new Map<number, CallSite>();
   for (const fn of after.facts.functions) for (const c of fn.callSites) afterCalls.set(c.span.start, c);
-  const isNew = (f: ScopeFrame) => within(f.site.start, inserted);
+  // A new frame: a save the fix wrote, or (a scope opened inside a lock wrapper) one whose cookie is the fix's new field,
+  // seen by the wrapper's callers at their call of it.
+  const field = fix.intent.scope?.cookieField;
+  const isNew = (f: ScopeFrame) => within(f.site.start, inserted) || (!!field && !!f.cookie && (f.cookie.endsWith(`->${field}`) || f.cookie.endsWith(`.${field}`)));
   const coverage = (scopesPerPath: readonly (readonly ScopeFrame[])[]): 'all' | 'none' | 'some' => {
     const n = scopesPerPath.filter((ss) => ss.some(isNew)).length;
     return n === 0 ? 'none' : n === scopesPerPath.length ? 'all' : 'some';
@@ -130,6 +138,8 @@ function judge(an: Analyser, before: Snapshot, after: Snapshot, fix: CandidateFi
       if (cov === 'some') return { ok: false, reason: `the new scope covers the ${s.api}() at line ${line(a.site.callee.start)} on some paths only` };
       if (cov === 'all' && !fix.intent.scope) return { ok: false, reason: `the edit puts the ${s.api}() at line ${line(a.site.callee.start)} inside a new scope` };
       const lit = fix.intent.literals.get(s.callee.start);
+      // A literal rewritten for a new scope is inside it on every path (else GFP_KERNEL would reach reclaim unnarrowed).
+      if (lit && fix.intent.scope && cov !== 'all') return { ok: false, reason: `the ${s.api}() at line ${line(a.site.callee.start)} gets its mask rewritten but the new scope does not cover it` };
       const adds = bitsOf(s.entry.adds, m);
       const clears = bitsOf(s.entry.clears, m);
       const want = new Set<string>();
@@ -167,6 +177,9 @@ function judge(an: Analyser, before: Snapshot, after: Snapshot, fix: CandidateFi
     }
   }
   if (!broken) return { ok: false, reason: 'the allocation of the deadlock finding is not found in the analysis' };
+  // 7: a scope inside a lock wrapper and its unlock wrapper.
+  const wrapper = checkWrapper(an, before, after, fix, map);
+  if (wrapper) return { ok: false, reason: wrapper };
   return { ok: true, followUps };
 }
 
