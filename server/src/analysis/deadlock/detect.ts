@@ -297,14 +297,15 @@ const EMPTY_CONTEXT: CallingContext = { held: [], scopes: [], atomic: false, gfp
 function holdersOf(c: CallingContext, p: PathFacts, file: string, fn: string, releases: readonly { cls: string; span: Span }[] = [], at = 0): Holder[] {
   const out: Holder[] = [];
   const seen = new Set<string>();
-  // A caller's lock this function drops before the site (`up_read(&oi->ip_alloc_sem)` right before the copy).
-  // FIXME #4: a release recorded on a path where this function did not take the lock (two tests the analysis cannot
-  // correlate) also hides the function's own hold of it below (fixture callee-release.c, demo_unc): a miss.
-  for (const r of releases) if (r.span.start < at) seen.add(r.cls);
+  // A caller's lock this function drops before the site (`up_read(&oi->ip_alloc_sem)` right before the copy). Only
+  // the callers' holds: on a path where this function holds the class itself, it took it again after any such release
+  // (or the release was on another path whose tests the analysis could not correlate with this one).
+  const dropped = new Set<string>();
+  for (const r of releases) if (r.span.start < at) dropped.add(r.cls);
   // Folio bit locks are not lock classes: reclaim only trylocks the folios it scans and locks blocking only folios
   // of objects being torn down, never the one this task holds; instances, not classes, would decide (not modelled).
   for (const h of c.held) {
-    if (seen.has(h.cls) || h.atomic || h.kind === 'bitlock' || h.cls.startsWith('*')) continue;
+    if (dropped.has(h.cls) || seen.has(h.cls) || h.atomic || h.kind === 'bitlock' || h.cls.startsWith('*')) continue;
     seen.add(h.cls);
     out.push({ lock: h, file: h.file, function: h.function, chain: chainFrom(c.chain, h.function) });
   }
