@@ -47,24 +47,8 @@ export function paramGuardsOf(fn: FunctionInfo, file: SourceFile): ParamGuard[] 
   const end = fn.body.endIndex;
   const tokens = tokensOf(file);
   const [lo, hi] = tokens.range(start, end);
-  const head = text.slice(fn.start, start);
   const out: ParamGuard[] = [];
-  let params: Map<string, number> | undefined;
-  const assigned = new Map<string, boolean>();
-  const paramIndex = (name: string): number | undefined => {
-    if (name.length > 256) return undefined; // no RegExp from a pasted giant identifier
-    if (!new RegExp(`\\b${name}\\b`).test(head)) return undefined;
-    if (!params) params = new Map(fn.params.map((p, i) => [p.name, i]));
-    const i = params.get(name);
-    if (i === undefined) return undefined;
-    let a = assigned.get(name);
-    if (a === undefined) {
-      const body = text.slice(start, end);
-      a = new RegExp(`\\b${name}\\s*(?:[-+*/%&|^]|<<|>>)?=(?!=)|(?:[(,=]|\\breturn)\\s*&\\s*${name}\\b|\\b${name}\\s*(?:\\+\\+|--)|(?:\\+\\+|--)\\s*${name}\\b`).test(body);
-      assigned.set(name, a);
-    }
-    return a ? undefined : i;
-  };
+  const paramIndex = paramResolver(fn, text);
   for (let t = lo; t < hi; t++) {
     if (tokens.names[tokens.ids[t]] !== 'if') continue;
     const at = tokens.starts[t];
