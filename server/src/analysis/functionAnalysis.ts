@@ -10,7 +10,7 @@ import { buildCfg, reversePostOrder, type Cfg, type CfgOp } from './cfg';
 import type { SitePath, AllocSite, CallObservation, CallSite, HeldLock, LockAcquire, PathFacts, ScopeFrame, Span } from './facts';
 import { andVal, applyScopeVal, clearBits, evalGfp, known, setBits, symbol, type GfpEnv, type GfpVal } from './gfpValue';
 import type { KbView } from './kbView';
-import { constArgsAt, paramResolver, resolveArgs } from './paramGuards';
+import { constArgsAt, paramResolver, resolveArgs, simpleTest } from './paramGuards';
 import { tokenBits, tokensOf, TK } from './tokens';
 import { lockClassFromText, lockClassesOfCall, type CallLockClass, type LockContexts, type TypeEnv } from './lockClass';
 
@@ -1388,19 +1388,11 @@ function paramTernary(arg: Node, ctx: WalkCtx): { node: Node; when: { param: num
   const a = n.childForFieldName('consequence');
   const b = n.childForFieldName('alternative');
   if (!cond || !a || !b) return undefined;
-  let c: Node | null = cond;
-  let truthy = true;
-  for (;;) {
-    while (c && c.type === 'parenthesized_expression') c = c.namedChild(0);
-    if (c && c.type === 'unary_expression' && (c.childForFieldName('operator')?.text ?? c.child(0)?.text) === '!') {
-      truthy = !truthy;
-      c = c.childForFieldName('argument');
-      continue;
-    }
-    break;
-  }
-  if (!c || c.type !== 'identifier') return undefined;
-  const param = (ctx.paramOf ??= paramResolver(ctx.run.fn, ctx.run.file.text))(c.text);
+  // The same plain tests as the parameter guards' (`atomic`, `!atomic`, `gfp_wait == false`); not a flag bit.
+  const test = simpleTest(ctx.run.file.text.slice(cond.startIndex, cond.endIndex));
+  if (!test || test.flag) return undefined;
+  const { truthy } = test;
+  const param = (ctx.paramOf ??= paramResolver(ctx.run.fn, ctx.run.file.text))(test.name);
   if (param === undefined) return undefined;
   return [{ node: a, when: { param, truthy } }, { node: b, when: { param, truthy: !truthy } }];
 }

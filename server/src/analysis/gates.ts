@@ -21,17 +21,12 @@ export function gatesOf(fn: FunctionInfo, file: SourceFile, kb: KbView): Gate[] 
   let any = false;
   for (let i = lo; i < hi && !any; i++) any = (cls[tokens.ids[i]] & TK.gate) !== 0;
   if (!any) return [];
-  const body = text.slice(start, end);
   const out: Gate[] = [];
-  const re = /\bif\s*\(/g;
-  for (let m = re.exec(body); m; m = re.exec(body)) {
-    const open = start + re.lastIndex; // just after '('
-    const close = matchParen(text, open, end);
-    if (close < 0) continue;
+  for (const { at, open, close } of ifConditions(fn, file)) {
     const cond = text.slice(open, close);
     const tokens = [...cond.matchAll(IDENT)].map((t) => t[0]).filter((t) => kb.reclaimGate(t));
     if (!tokens.length) continue;
-    const ifNode = enclosingIf(fn.body, start + m.index);
+    const ifNode = enclosingIf(fn.body, at);
     if (!ifNode) continue;
     const consequence = ifNode.childForFieldName('consequence');
     if (!consequence) continue;
@@ -59,6 +54,26 @@ export function gatesOf(fn: FunctionInfo, file: SourceFile, kb: KbView): Gate[] 
     }
   }
   return out;
+}
+
+/**
+ * The `if` statements of a function body, from the file's token index: where each starts, and its condition's text
+ * range (after its '(' up to its ')'). Shared by the reclaim gates and the parameter guards (paramGuards.ts).
+ */
+export function* ifConditions(fn: FunctionInfo, file: SourceFile): Generator<{ at: number; open: number; close: number }> {
+  const text = file.text;
+  const end = fn.body.endIndex;
+  const tokens = tokensOf(file);
+  const [lo, hi] = tokens.range(fn.body.startIndex, end);
+  for (let t = lo; t < hi; t++) {
+    if (tokens.names[tokens.ids[t]] !== 'if') continue;
+    const at = tokens.starts[t];
+    let open = at + 2;
+    while (open < end && /\s/.test(text[open])) open++;
+    if (text[open] !== '(') continue;
+    const close = matchParen(text, open + 1, end);
+    if (close >= 0) yield { at, open: open + 1, close };
+  }
 }
 
 /** The offset of the ')' closing the '(' just before `from`, or -1. */

@@ -8,8 +8,7 @@ import type { Node } from 'web-tree-sitter';
 import type { FunctionInfo } from '../syntax/ast';
 import type { SourceFile } from '../syntax/sourceFile';
 import type { ArgConst, FunctionFacts, ParamGuard } from './facts';
-import { enclosingIf, leavesFunction, matchParen, splitTop, stripOuter } from './gates';
-import { tokensOf } from './tokens';
+import { enclosingIf, ifConditions, leavesFunction, splitTop, stripOuter } from './gates';
 
 const SIMPLE = /^([A-Za-z_]\w*)(?:\s*(==|!=)\s*(NULL|0|false|true|1))?$/;
 const FLAG_TEST = /^([a-z_]\w*)\s*&\s*([A-Z][A-Z0-9_]*)$/;
@@ -20,7 +19,7 @@ const LABEL = /^[ \t]*(?!default\b)[A-Za-z_]\w*[ \t]*:(?!:)/m;
  * A simple truth test of one name: the name and whether the test is true when the name's value is truthy; or of one
  * flag bit of it (`flags & I915_ACTIVE_AWAIT_BARRIER`).
  */
-function simpleTest(part: string): { name: string; truthy: boolean; flag?: string } | undefined {
+export function simpleTest(part: string): { name: string; truthy: boolean; flag?: string } | undefined {
   let s = stripOuter(part);
   let neg = false;
   while (s.startsWith('!') && !s.startsWith('!=')) {
@@ -43,21 +42,10 @@ function simpleTest(part: string): { name: string; truthy: boolean; flag?: strin
 
 export function paramGuardsOf(fn: FunctionInfo, file: SourceFile): ParamGuard[] {
   const text = file.text;
-  const start = fn.body.startIndex;
-  const end = fn.body.endIndex;
-  const tokens = tokensOf(file);
-  const [lo, hi] = tokens.range(start, end);
   const out: ParamGuard[] = [];
   const paramIndex = paramResolver(fn, text);
-  for (let t = lo; t < hi; t++) {
-    if (tokens.names[tokens.ids[t]] !== 'if') continue;
-    const at = tokens.starts[t];
-    let open = at + 2;
-    while (open < end && /\s/.test(text[open])) open++;
-    if (text[open] !== '(') continue;
-    const close = matchParen(text, open + 1, end);
-    if (close < 0) continue;
-    const cond = stripOuter(text.slice(open + 1, close));
+  for (const { at, open, close } of ifConditions(fn, file)) {
+    const cond = stripOuter(text.slice(open, close));
     // `a && b`: both hold in the branch; `a || b`: neither holds in the else branch or after a branch that leaves.
     const ands = splitTop(cond, '&&');
     const ors = ands && ands.length > 1 ? undefined : splitTop(cond, '||');

@@ -139,6 +139,7 @@ export function detectDeadlocks(program: Program, ctxs: Contexts, takes: Takes, 
           if (flags.includes('PF_MEMALLOC')) continue; // reclaim does not recurse
           const holders = holdersOf(c, p, file, f.facts.name, f.facts.releases, site.call.start);
           if (!holders.length) continue;
+          const held = heldSet(holders);
           for (const r of substitute(p.requested, f.facts, c.gfpParams)) {
             const v = applyScopeVal(r, flags, model);
             if (hasBit(v, DIRECT) !== 'yes' && !site.entry.mayAlwaysSleep) continue;
@@ -166,7 +167,7 @@ export function detectDeadlocks(program: Program, ctxs: Contexts, takes: Takes, 
               for (const h of holders) {
                 if (h.lock.kind === 'fence' || h.lock.kind === 'queue-freeze') continue;
                 if (dkb.documentedOrder(h.lock.cls, pseudoLock)) continue;
-                const cand = cycleFor(h, ctxName, pseudoLock, admitted, takes, deps, perFs, heldSet(holders));
+                const cand = cycleFor(h, ctxName, pseudoLock, admitted, takes, deps, perFs, held);
                 if (!cand) continue;
                 consider({ code: 'reclaim-deadlock', span: site.call, held: h, what, mask, nolockdep, context: c, ...cand });
               }
@@ -183,11 +184,12 @@ export function detectDeadlocks(program: Program, ctxs: Contexts, takes: Takes, 
         for (const c of contexts) {
           if (c.atomic || contradicts(callNeeds, c.consts)) continue;
           const holders = holdersOf(c, p, file, f.facts.name, f.facts.releases, call.call.start);
+          const held = heldSet(holders);
           for (const h of holders) {
             // A fault runs in the faulting task, which nests its own transaction handle (current->journal_info).
             if (h.resource || dkb.documentedOrder(h.lock.cls, MMAP_LOCK)) continue;
             const reads = dkb.access(call.api) === 'read';
-            const cand = cycleFor(h, 'fault', MMAP_LOCK, (t) => !(reads && t.entry?.onWrite), takes, deps, perFs, heldSet(holders));
+            const cand = cycleFor(h, 'fault', MMAP_LOCK, (t) => !(reads && t.entry?.onWrite), takes, deps, perFs, held);
             if (!cand) continue;
             // readdir's copy runs under the directory's own locks; the fault is on a mapping of a regular file.
             if (cand.len === 2 && !cand.classLevel && dkb.readdir?.(call.api) && h.lock.cls.includes('->')) {
