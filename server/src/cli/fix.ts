@@ -4,14 +4,15 @@
 // file in the same directory renamed over it (never half-written); a file that changed meanwhile is refused.
 // nofs-unnecessary asks the whole program's calling contexts (a caller holding a lock or a scope blocks the fix).
 // The whole-program deadlock codes (reclaim-deadlock, reclaim-frozen-queue) are fixed only when named: their findings
-// come from the deadlock pass (found again here with the run's settings, and only those the run reports), handed to
+// come from the run's deadlock pass (only those the run reports, after --min-severity), handed to
 // the fixes as FixRequest.extra like the language server's; the files that hold them are read again and fixed only if
 // their text is still the one that was analysed.
 import { createHash } from 'node:crypto';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { OFF_BY_DEFAULT, CHECKS } from '../analysis/checks';
-import { findDeadlocks, type DeadlockFinding, type DeadlockSettings } from '../analysis/deadlock';
+import type { DeadlockFinding } from '../analysis/deadlock';
+import { findingId } from '../ide/findingModel';
 import type { FileFacts, FunctionFacts } from '../analysis/facts';
 import type { Contexts, Program } from '../analysis/interproc';
 import type { KbView } from '../analysis/kbView';
@@ -23,8 +24,6 @@ import { findingsOf, renderFindingsText, renderSarif, type JsonFinding } from '.
 
 export interface FixOption {
   codes: readonly string[];
-  /** the deadlock pass's settings of the run (--no-class-level, --loopback-nfs), to find its findings again */
-  deadlock?: DeadlockSettings;
 }
 
 /** Every code `--fix` accepts: the per-function fixable codes and the whole-program ones (named only). */
@@ -68,12 +67,6 @@ export function takeFixOption(args: readonly string[]): { args: string[]; fix?: 
       i++;
     } else fix = { codes: FIX_ALL_CODES };
   }
-  // The deadlock pass's settings (cli/tree.ts deadlockSettings), read off the options before `--`.
-  if (fix) {
-    const end = out.indexOf('--');
-    const opts = end < 0 ? out : out.slice(0, end);
-    fix = { ...fix, deadlock: { classLevel: !opts.includes('--no-class-level'), crossWaits: opts.includes('--loopback-nfs') ? ['reclaimLens.model.loopbackNfs'] : [] } };
-  }
   return { args: out, fix };
 }
 
@@ -96,7 +89,7 @@ export interface FixFinish {
   stderr(s: string): void;
   /** the findings of the run (per-function and cross-function), in output order; replaced for fixed files */
   findings: JsonFinding[];
-  /** the deadlock pass's findings of the run, when the caller has them (else they are found again) */
+  /** the deadlock pass's findings of the run (needed when a whole-program code is to be fixed) */
   deadlocks?: readonly DeadlockFinding[];
   format: string;
   kernelVersion: string;
@@ -143,12 +136,11 @@ export class FixSession {
    */
   private programTargets(o: FixFinish): Map<string, (DeadlockTarget & { id: string })[]> {
     const out = new Map<string, (DeadlockTarget & { id: string })[]>();
-    if (!this.programCodes.length || !o.program || !o.contexts) return out;
+    if (!this.programCodes.length || !o.deadlocks) return out;
     const shown = new Set(o.findings.filter((f) => this.programCodes.includes(f.code)).map((f) => f.id));
     if (!shown.size) return out;
-    const dl = o.deadlocks ?? findDeadlocks(o.program, o.contexts, o.kbFor(o.kernelVersion), this.option.deadlock ?? {}).findings;
-    for (const f of dl) {
-      const id = `${f.code}:${f.file}:${f.function}:${f.ordinal}`;
+    for (const f of o.deadlocks) {
+      const id = findingId(f);
       if (!shown.has(id)) continue;
       const list = out.get(f.file) ?? [];
       list.push({ ...deadlockTargetOf(f), id });

@@ -7,6 +7,7 @@ import { positionAt, type ProgramFinding, type SiteContext } from '../analysis/i
 import { positionOf } from '../analysis/lines';
 import type { KbView } from '../analysis/kbView';
 import { groupSite } from '../ide/siteView';
+import { findingId } from '../ide/findingModel';
 
 /** One analysed file; positions come from its line starts when given (the CLI keeps no texts: '' then), else its text. */
 export interface AnalysedFile {
@@ -81,7 +82,7 @@ export function programFindingsOf(findings: ProgramFinding[], line: (file: strin
     const a = line(x.file, x.span.start);
     const b = line(x.file, x.span.end);
     return {
-      id: `${x.code}:${x.file}:${x.function}:${x.ordinal}`,
+      id: findingId(x),
       code: x.code, severity: x.severity, file: x.file, line: a.line, column: a.column, endLine: b.line, endColumn: b.column,
       function: x.function, message: x.message,
       related: x.related.map((r) => ({ file: r.file, line: line(r.file, r.span.start).line, message: r.message })),

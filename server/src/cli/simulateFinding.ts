@@ -108,8 +108,8 @@ export async function runSimulateFinding(argv: string[], io: SimulateFindingIo):
     } else {
       const { program, ctxs } = programOf(tree);
       const cross = crossSleepInAtomic(program, ctxs, view.gfp);
-      const x = cross.find((f) => `${f.code}:${f.file}:${f.function}:${f.ordinal}` === id);
-      if (!x) return notFound(SLEEP_CODE, [...own.map((o) => o.id), ...cross.map((f) => `${f.code}:${f.file}:${f.function}:${f.ordinal}`)]);
+      const x = cross.find((f) => findingId(f) === id);
+      if (!x) return notFound(SLEEP_CODE, [...own.map((o) => o.id), ...cross.map((f) => findingId(f))]);
       const data = crossSleepFinding(x);
       m = typeof data === 'string' ? { ok: false, message: data } : sleepModel(data, { line, kb: view });
     }

@@ -47,7 +47,7 @@ export interface FindingModel {
 export type FindingModelResult = { ok: true; model: FindingModel } | { ok: false; message: string };
 
 /** `reclaim-deadlock:fs/demo/cache.c:demo_cache_insert:1`: the id `check --format json` gives a finding. */
-export function findingId(f: Pick<DeadlockFinding, 'code' | 'file' | 'function' | 'ordinal'>): string {
+export function findingId(f: { code: string; file: string; function: string; ordinal: number }): string {
   return `${f.code}:${f.file}:${f.function}:${f.ordinal}`;
 }
 

@@ -15,7 +15,7 @@ import type { GfpModel } from '../model/gfp';
 import type { LockKind } from '../model/kb/types';
 import type { SourceLocation, Step } from '../simulate/model';
 import {
-  allocMaskOf, Builder, finish, flavorOf, mask, step, wrap, type FindingModelEnv, type FindingModelKb, type FindingModelResult,
+  allocMaskOf, Builder, findingId, finish, flavorOf, mask, step, wrap, type FindingModelEnv, type FindingModelKb, type FindingModelResult,
 } from './findingModel';
 
 export const SLEEP_CODE = 'sleep-in-atomic';
@@ -124,7 +124,7 @@ export function crossSleepFinding(f: ProgramFinding): SleepFinding | string {
   const s = f.sleep;
   const w = s?.witness;
   if (!s || !w?.sleeper) return 'the finding carries no model data';
-  const id = `${f.code}:${f.file}:${f.function}:${f.ordinal}`;
+  const id = findingId(f);
   const sp = w.sleeper;
   const sleeper: Sleeper = sp.alloc
     ? { kind: 'alloc', api: sp.api, mask: s.mask ?? sp.alloc.mask, alwaysSleeps: sp.alloc.alwaysSleeps, file: w.file, span: w.span, function: w.function }
