@@ -126,7 +126,22 @@ export function freshName(preferred: readonly string[], fnText: string, fileText
  * The scoped APIs of fix 1, weakest first. What each one clears is data: its flags in the knowledge base (scopes.json)
  * and what current_gfp_context() does with them (model/gfp.ts applyScope).
  */
-const SCOPED_SAVES = ['memalloc_nofs_save', 'memalloc_noio_save'] as const;
+export const SCOPED_SAVES = ['memalloc_nofs_save', 'memalloc_noio_save'] as const;
+
+/**
+ * The scope fix's API pair (NOIO when `noio`, else NOFS) from the knowledge base, with the flags it sets and the
+ * names a new cookie may take; or why there is none for this kernel.
+ */
+export function scopeApis(noio: boolean, kb: KbView, kernelVersion: string):
+  { save: string; restore: string; flags: PfFlag[]; family: string; cookieNames: string[] } | { error: string } {
+  const save = SCOPED_SAVES[noio ? 1 : 0];
+  const restore = restoreFor(save, kb);
+  const entry = kb.scope(save);
+  if (!entry || !restore) return { error: `the knowledge base has no ${save}() with its restore for kernel ${kernelVersion}` };
+  if (entry.flags === 'arg') return { error: `${save}() takes its flags as an argument` };
+  const name = noio ? 'noio' : 'nofs';
+  return { save, restore, flags: [...entry.flags], family: entry.family, cookieNames: [`${name}_flags`, `${name}_flag`, `${name}_cookie`] };
+}
 
 /**
  * What breaks a reclaim cycle at an allocation whose reclaim path requires the gfp bits `requires` (deadlockRequires):

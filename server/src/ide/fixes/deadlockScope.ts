@@ -10,7 +10,7 @@
 // function does not take (a caller holds it), and whatever fix 1 refuses (a guard, a lock never released here).
 // Verification checks, besides fix 1's invariants, that the allocation's effective mask lacks a required bit.
 import { coveredBy, planScope } from './scopeCandidate';
-import { cycleBreaker, refuse } from './common';
+import { cycleBreaker, refuse, SCOPED_SAVES } from './common';
 import { deadlockSite, heldLockOf, reclaimPathOf } from './deadlockTarget';
 import type { DeadlockTarget, FixBuilder } from './types';
 import type { HeldLock } from '../../analysis/facts';
@@ -38,7 +38,7 @@ export const deadlockScope: FixBuilder = (input, finding) => {
   const lock = per[0] as HeldLock;
   if (per.some((h) => h!.site.start !== lock.site.start)) return refuse(finding, `${L} is taken at different places on different paths to the allocation: write the scope by hand`, 'deadlock-scope');
   const anchor = { kind: 'lock' as const, lock };
-  const noio = breaker.save === 'memalloc_noio_save';
+  const noio = breaker.save === SCOPED_SAVES[1];
   const path = reclaimPathOf(t);
   const frozen = lock.kind === 'queue-freeze';
   const comment = frozen ? `${L} is frozen; reclaim I/O waits for it`

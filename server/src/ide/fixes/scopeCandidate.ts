@@ -12,7 +12,7 @@ import type { Node } from 'web-tree-sitter';
 import { anchorOf, describeAnchor, restrictedLiteral, type Anchor } from '../../analysis/checks/nofsScopeCandidate';
 import type { AllocSite, Finding } from '../../analysis/facts';
 import { lineOf } from '../../analysis/lines';
-import { callAt, freshName, lockClassesOfApiCall, refuse, restoreFor, rewriteOr, typeEnvOf } from './common';
+import { callAt, freshName, lockClassesOfApiCall, refuse, rewriteOr, scopeApis, typeEnvOf } from './common';
 import { insertAfterStatement, insertBeforeStatement, startsLine, indentAt, type TextEdit } from './edits';
 import { callArgs, calleeName } from '../../syntax/ast';
 import { callsIn, statementOf } from './flow';
@@ -113,13 +113,11 @@ export function planScope(input: FixInput, finding: Finding, req: ScopeRequest):
   }
   if (!releases.length) return refuse(finding, `${what} is not released in ${input.fn.name}(): the scope would have to end in a caller`, kind);
 
-  const save = noio ? 'memalloc_noio_save' : 'memalloc_nofs_save';
-  const restore = restoreFor(save, kb);
-  if (!kb.scope(save) || !restore) return refuse(finding, `the knowledge base has no ${save}() with its restore for kernel ${input.analyser.kernelVersion}`, kind);
-  const flags = kb.scope(save)!.flags;
-  if (flags === 'arg') return refuse(finding, `${save}() takes its flags as an argument`, kind);
+  const apis = scopeApis(noio, kb, input.analyser.kernelVersion);
+  if ('error' in apis) return refuse(finding, apis.error, kind);
+  const { save, restore, flags } = apis;
   const fnText = text.slice(input.info.node.startIndex, input.info.node.endIndex);
-  const name = freshName(noio ? ['noio_flags', 'noio_flag', 'noio_cookie'] : ['nofs_flags', 'nofs_flag', 'nofs_cookie'], fnText, text, types.names);
+  const name = freshName(apis.cookieNames, fnText, text, types.names);
   // The lock as written (`&fi->i_lock`), or its class when the API names it (`inode_lock(inode)`: &inode->i_rwsem).
   const api = kb.lock(calleeName(acqCall) ?? '');
   const held = anchor.kind !== 'lock' ? undefined

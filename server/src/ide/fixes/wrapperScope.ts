@@ -24,7 +24,7 @@ import type { KbView } from '../../analysis/kbView';
 import { lineOf } from '../../analysis/lines';
 import type { LockKind } from '../../model/kb/types';
 import { callArgs, calleeName, type FunctionInfo } from '../../syntax/ast';
-import { freshName, lockClassesOfApiCall, refuse, restoreFor, rewriteOr, typeEnvOf } from './common';
+import { freshName, lockClassesOfApiCall, refuse, rewriteOr, scopeApis, typeEnvOf } from './common';
 import { insertAfterStatement, insertBeforeStatement, startsLine, type TextEdit } from './edits';
 import { callsIn, statementOf } from './flow';
 import type { FixBuilder, Intent } from './types';
@@ -172,15 +172,13 @@ export const wrapperScope: FixBuilder = (input, finding) => {
   const underLock = (fn: FunctionFacts) => fn.sites.filter((s) => s.paths.length > 0 && s.paths.every((p) => !p.atomic && p.held.some((h) => h.cls === cls && heldByCall(h, kb))));
   const restricted = facts.functions.flatMap((fn) => underLock(fn).map((s) => ({ fn, s, k: restrictedLiteral(s, m) }))).filter((x) => x.k);
   const noio = restricted.length > 0 && restricted.every((x) => x.k === 'noio');
-  const save = noio ? 'memalloc_noio_save' : 'memalloc_nofs_save';
-  const restore = restoreFor(save, kb);
-  const entry = kb.scope(save);
-  if (!entry || !restore || entry.flags === 'arg') return no(`the knowledge base has no ${save}() with its restore for kernel ${input.analyser.kernelVersion}`);
-  const flags = [...entry.flags];
+  const apis = scopeApis(noio, kb, input.analyser.kernelVersion);
+  if ('error' in apis) return no(apis.error);
+  const { save, restore, flags } = apis;
 
   // The cookie's field: a name the file does not use anywhere.
   const code = codeOf(text);
-  const field = freshName(noio ? ['noio_flags', 'noio_flag', 'noio_cookie'] : ['nofs_flags', 'nofs_flag', 'nofs_cookie'], code, code, new Set());
+  const field = freshName(apis.cookieNames, code, code, new Set());
   const edits: TextEdit[] = [];
   const body = struct.childForFieldName('body')!;
   const anchorField = fieldDecl(body, clsPath.split(/\.|->/)[0].replace(/\[.*$/, ''));
@@ -215,7 +213,7 @@ export const wrapperScope: FixBuilder = (input, finding) => {
   // Every GFP_NOFS (GFP_NOIO in a NOIO scope) of every critical section of the lock in the file → GFP_KERNEL.
   const intent: Intent = {
     literals: new Map(), scope: { flags, cookieField: field },
-    wrapper: { cls, field, lockFns: [base.name], unlockFns, family: entry.family },
+    wrapper: { cls, field, lockFns: [base.name], unlockFns, family: apis.family },
   };
   const root = input.snap.file.tree.rootNode;
   const fns = new Set<string>();
