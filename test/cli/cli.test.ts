@@ -164,3 +164,51 @@ test('the cache: a warm run answers from it, a corrupted entry is detected and r
   assert.equal(run(['check', '--jobs', '0', 'examples/']).code, 2);
   assert.equal(run(['check', '--no-cache', '--cache', cache, 'examples/']).code, 2);
 });
+
+test('a local header: its static inline lock wrapper opens a scope the .c file sees; editing the header invalidates the cache', () => {
+  const tree = tempDir(path.join(os.tmpdir(), 'rl-header-'));
+  const cache = tempDir(path.join(os.tmpdir(), 'rl-header-cache-'));
+  const dir = path.join(tree, 'drivers', 'demo');
+  fs.mkdirSync(dir, { recursive: true });
+  const header = (scope: boolean) => `struct demo_range { struct mutex lock; unsigned int saved_flags; };
+static inline void demo_range_lock(struct demo_range *prange)
+{
+	mutex_lock(&prange->lock);
+	${scope ? 'prange->saved_flags = memalloc_noreclaim_save();' : ''}
+}
+static inline void demo_range_unlock(struct demo_range *prange)
+{
+	${scope ? 'memalloc_noreclaim_restore(prange->saved_flags);' : ''}
+	mutex_unlock(&prange->lock);
+}
+`;
+  fs.writeFileSync(path.join(dir, 'demo_svm.h'), header(true));
+  fs.writeFileSync(path.join(dir, 'demo_svm.c'), `#include "demo_svm.h"
+static bool demo_invalidate(struct mmu_interval_notifier *mni, const struct mmu_notifier_range *range, unsigned long cur_seq)
+{
+	struct demo_range *prange = container_of(mni, struct demo_range, notifier);
+
+	demo_range_lock(prange);
+	demo_range_unlock(prange);
+	return true;
+}
+static const struct mmu_interval_notifier_ops demo_mn_ops = { .invalidate = demo_invalidate };
+int demo_split(struct demo_range *prange)
+{
+	void *p;
+
+	demo_range_lock(prange);
+	p = kzalloc(64, GFP_KERNEL);
+	demo_range_unlock(prange);
+	kfree(p);
+	return 0;
+}
+`);
+  const check = () => run(['check', '--cache', cache, '--root', tree, path.join(tree, 'drivers', 'demo')]);
+  const quiet = check();
+  assert.equal(quiet.code, 0, quiet.out + quiet.err);
+  fs.writeFileSync(path.join(dir, 'demo_svm.h'), header(false));
+  const loud = check();
+  assert.equal(loud.code, 1, loud.err);
+  assert.match(loud.out, /^drivers\/demo\/demo_svm\.c:16:6: warning: kzalloc\(GFP_KERNEL\|__GFP_ZERO\) may enter mmu-notifier invalidation while &demo_range->lock is held/m);
+});

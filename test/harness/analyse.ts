@@ -10,9 +10,9 @@ export function testHost(): Promise<AnalysisHost> {
   return hostP;
 }
 
-export async function analyseText(text: string, kernelVersion = '6.12'): Promise<FileAnalysis> {
+export async function analyseText(text: string, kernelVersion = '6.12', headers?: readonly { text: string }[]): Promise<FileAnalysis> {
   const host = await testHost();
-  return host.analyse(text, { kernelVersion, disabledChecks: [] }, (fn, e) => {
+  return host.analyse(text, { kernelVersion, disabledChecks: [], headers }, (fn, e) => {
     throw new Error(`analysis of ${fn} failed: ${e instanceof Error ? e.stack : e}`);
   });
 }

@@ -3,6 +3,8 @@
 // all of them, as the CLI does over a tree.
 import { buildProgram, lineStartsOf, type Program, type ProgramFileInput } from '../../server/src/analysis/interproc';
 import type { KbView } from '../../server/src/analysis/kbView';
+import * as posix from 'node:path/posix';
+import { localIncludeNames } from '../../server/src/io/localIncludes';
 import { analyseText } from './analyse';
 
 export interface VirtualFile {
@@ -46,9 +48,27 @@ export async function analyseProgram(text: string, kernelVersion = '6.12'): Prom
   const inputs: ProgramFileInput[] = [];
   let kb: KbView | undefined;
   for (const f of files) {
-    const a = await analyseText(f.text, kernelVersion);
+    const a = await analyseText(f.text, kernelVersion, localHeadersOf(f, files));
     kb = a.kb;
     inputs.push({ path: f.path, facts: a.facts, lineStarts: lineStartsOf(f.text) });
   }
   return { files, program: buildProgram(inputs), kb: kb! };
+}
+
+/** A virtual file's local headers among the fixture's files (`#include "x.h"` relative to its folder), as the index reads them from disk. */
+function localHeadersOf(f: VirtualFile, files: readonly VirtualFile[]): VirtualFile[] {
+  const out: VirtualFile[] = [];
+  const visit = (from: VirtualFile, depth: number) => {
+    if (depth > 3) return;
+    for (const name of localIncludeNames(from.text)) {
+      const p = posix.normalize(posix.join(posix.dirname(from.path), name));
+      const h = files.find((x) => x.path === p);
+      if (h && h !== f && !out.includes(h)) {
+        out.push(h);
+        visit(h, depth + 1);
+      }
+    }
+  };
+  visit(f, 1);
+  return out;
 }

@@ -4,7 +4,7 @@ import { listFunctions } from '../syntax/ast';
 import { CHECKS, type CheckConfig } from './checks';
 import type { AllocSite, FileFacts, FunctionFacts } from './facts';
 import { opsBindingsOf } from './bindings';
-import { analyseFunctions } from './functionAnalysis';
+import { analyseFunctions, type CalleeEffects } from './functionAnalysis';
 import { gatesOf } from './gates';
 import { paramGuardsOf } from './paramGuards';
 import type { KbView } from './kbView';
@@ -14,10 +14,11 @@ export interface FileAnalysisConfig extends CheckConfig {
   disabledChecks: readonly string[];
 }
 
-export function analyseFile(file: SourceFile, kb: KbView, config: FileAnalysisConfig, onError?: (fn: string, e: unknown) => void): FileFacts {
+/** `external`: lock and scope effects of functions the file calls but does not define (its local headers'). */
+export function analyseFile(file: SourceFile, kb: KbView, config: FileAnalysisConfig, onError?: (fn: string, e: unknown) => void, external?: CalleeEffects): FileFacts {
   const functions: FunctionFacts[] = [];
   const fns = listFunctions(file);
-  const { runs, problems } = analyseFunctions(fns, file, kb, onError);
+  const { runs, problems } = analyseFunctions(fns, file, kb, onError, external);
   runs.forEach((run, i) => {
     if (!run) return;
     const fn = fns[i];

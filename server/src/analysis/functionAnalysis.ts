@@ -246,10 +246,17 @@ const EFFECT_ROUNDS = 3;
  * Every function of a file, each analysed with the lock and scope effects of the file's other functions
  * (calleeEffectsOf from annotations, deriveCalleeEffects from code). Functions are analysed callees first (the
  * same-file call graph, read off the token index), so a caller of a lock wrapper or scope opener defined here sees
- * its effect on the first walk; only callers inside recursion are walked again when an effect they saw changed
+ * its effect on the first walk; `external` gives the effects of functions defined outside the file (its local
+ * headers' static inline functions, ide/host.ts headerEffects); only callers inside recursion are walked again when an effect they saw changed
  * (bounded). A failure in one function is recorded and never stops the others.
  */
-export function analyseFunctions(fns: readonly FunctionInfo[], file: SourceFile, kb: KbView, onError?: (fn: string, e: unknown) => void): { runs: (FunctionRun | undefined)[]; callees: CalleeEffects; problems: string[] } {
+export function analyseFunctions(
+  fns: readonly FunctionInfo[],
+  file: SourceFile,
+  kb: KbView,
+  onError?: (fn: string, e: unknown) => void,
+  external: CalleeEffects = new Map(),
+): { runs: (FunctionRun | undefined)[]; callees: CalleeEffects; problems: string[] } {
   const problems: string[] = [];
   const annotated = calleeEffectsOf(fns, file);
   const callees = new Map(annotated);
@@ -259,6 +266,9 @@ export function analyseFunctions(fns: readonly FunctionInfo[], file: SourceFile,
   // Effects are derived only for names defined once in the file and not annotated.
   const byName = new Map<string, number[]>();
   fns.forEach((fn, i) => byName.set(fn.name, [...(byName.get(fn.name) ?? []), i]));
+  // Effects of functions the file does not define (the static inline functions of the local headers it includes):
+  // a definition in the file itself wins.
+  for (const [name, e] of external) if (!byName.has(name)) callees.set(name, e);
   const derivable = (i: number) => !annotated.has(fns[i].name) && byName.get(fns[i].name)!.length === 1;
   const effectKey = new Map<string, string>();
   const keyOf = (name: string) => effectKey.get(name) ?? '';

@@ -3,13 +3,14 @@
 // (so memory holds a bounded window of texts, not the whole tree).
 import * as fs from 'node:fs';
 import type { FileFacts } from '../analysis/facts';
+import { readLocalIncludes, LOCAL_INCLUDE_LIMITS, type LocalHeader } from '../io/localIncludes';
 import { BUILTIN_FILES } from '../model/kb';
 import { decodeSource } from '../syntax/sourceFile';
 import { hashBytes, type FactsCache } from './cache';
 import { WorkerPool } from './pool';
 
 /** What cached facts depend on besides the file: this code's version and the built-in knowledge base. */
-export const ANALYSER_VERSION = `0.1.0-a13+kb.${hashBytes(Buffer.from(JSON.stringify(BUILTIN_FILES))).slice(0, 12)}`;
+export const ANALYSER_VERSION = `0.1.0-a14+kb.${hashBytes(Buffer.from(JSON.stringify(BUILTIN_FILES))).slice(0, 12)}`;
 
 /** The analyser part of a cache key: the version, plus a digest of the knowledge-base overrides in force. */
 export function analyserKey(kbOverridesKey?: string): string {
@@ -66,10 +67,11 @@ export async function analyseFiles(files: readonly string[], o: AnalyseFilesOpti
       results.set(i, null);
       return;
     }
-    const key = { contentHash: hashBytes(bytes), analyser, kernelVersion: o.kernelVersion, disabledChecks: o.disabledChecks };
+    const headers = localHeadersOf(abs, decoded.text);
+    const key = { contentHash: contentHashOf(bytes, headers), analyser, kernelVersion: o.kernelVersion, disabledChecks: o.disabledChecks };
     let facts = o.cache?.get(key);
     if (!facts) {
-      const res = await pool.run({ text: decoded.text, kernelVersion: o.kernelVersion, disabledChecks: o.disabledChecks });
+      const res = await pool.run({ text: decoded.text, kernelVersion: o.kernelVersion, disabledChecks: o.disabledChecks, headers: headers.map((h) => h.text) });
       for (const e of res.errors) o.onProblem(abs, e, false);
       facts = res.facts ?? { functions: [], bindings: [], problems: res.errors };
       if (res.facts && res.errors.length === 0) o.cache?.put(key, res.facts);
@@ -95,4 +97,16 @@ export async function analyseFiles(files: readonly string[], o: AnalyseFilesOpti
   } finally {
     await pool.close();
   }
+}
+
+/** The local headers of a file (io/localIncludes.ts), decoded as the file is. */
+export function localHeadersOf(abs: string, text: string): LocalHeader[] {
+  return readLocalIncludes(abs, text, (b) => decodeSource(b, { maxBytes: LOCAL_INCLUDE_LIMITS.bytes }).text);
+}
+
+/** A file's cache identity: its bytes, and the bytes of the local headers whose effects its analysis used. */
+export function contentHashOf(bytes: Uint8Array, headers: readonly LocalHeader[]): string {
+  const own = hashBytes(bytes);
+  if (!headers.length) return own;
+  return hashBytes(Buffer.from([own, ...headers.map((h) => hashBytes(h.bytes))].join('\n')));
 }

@@ -6,6 +6,8 @@ export interface WorkRequest {
   text: string;
   kernelVersion: string;
   disabledChecks: string[];
+  /** the texts of the file's local headers, in include order (AnalysisConfig.headers) */
+  headers?: string[];
 }
 
 export interface WorkResult {

@@ -20,7 +20,7 @@ if (hostP) parentPort?.on('message', async (req: WorkRequest) => {
   try {
     const host = await hostP;
     const errors: string[] = [];
-    const a = host.analyse(req.text, { kernelVersion: req.kernelVersion, disabledChecks: req.disabledChecks }, (fn, e) => {
+    const a = host.analyse(req.text, { kernelVersion: req.kernelVersion, disabledChecks: req.disabledChecks, headers: req.headers?.map((text) => ({ text })) }, (fn, e) => {
       errors.push(`${fn}(): internal analysis error: ${e instanceof Error ? e.message : String(e)}`);
     });
     res = { id: req.id, facts: a.facts, errors };

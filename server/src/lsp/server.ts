@@ -26,6 +26,7 @@ import { deadlockCodeLenses, wholeDocument, withDeadlockHints } from './simulate
 import { createAnalyser } from '../ide/fixes';
 import { FIX_ALL_KIND, toDiagnostic, toHover, toInlayHint } from './toProto';
 import { WorkspaceIndex } from './workspaceIndex';
+import { contentHashOf, localHeadersOf } from '../index/analyseFiles';
 import {
   isRlsim, ModelRuns, refreshCodeLenses, RLSIM_CAPABILITIES, rlsimCodeLenses, rlsimDefinition, rlsimDiagnostics, rlsimHover, simulate,
   sourceBases,
@@ -133,15 +134,26 @@ export function startServer(connection: Connection = createConnection(ProposedFe
     return 'error' in r ? '6.12' : r.version;
   }
 
+  function headersOf(uri: string, text: string) {
+    if (!uri.startsWith('file:')) return [];
+    try {
+      return localHeadersOf(fileURLToPath(uri), text);
+    } catch {
+      return [];
+    }
+  }
+
   /** The analysis of the document's current version, computed now if needed. */
   async function analysisOf(doc: TextDocument): Promise<{ st: DocState; config: Config } | undefined> {
     if (!host) return undefined;
     const config = await configFor(doc.uri);
     const version = kernelVersionFor(doc.uri, config);
-    const configKey = `${version}|${config.diagnostics.disabled.join(',')}|${config.maxFileSizeMB}`;
+    const text = doc.getText();
+    // The local headers on disk (their static inline lock wrappers and scope openers): a saved header re-analyses.
+    const headers = headersOf(doc.uri, text);
+    const configKey = `${version}|${config.diagnostics.disabled.join(',')}|${config.maxFileSizeMB}|${headers.length ? contentHashOf(new Uint8Array(), headers) : ''}`;
     const have = states.get(doc.uri);
     if (have && have.version === doc.version && have.configKey === configKey) return { st: have, config };
-    const text = doc.getText();
     const st: DocState = { version: doc.version, configKey };
     const problem = decodeProblem(text, config.maxFileSizeMB * 1024 * 1024);
     if (problem) st.skipped = problem;
@@ -152,7 +164,7 @@ export function startServer(connection: Connection = createConnection(ProposedFe
         if (file.problems.some((p) => p.startsWith('parse cancelled'))) {
           st.skipped = `parsing took longer than ${PARSE_TIMEOUT_MS / 1000} s (syntax errors tree-sitter recovers from slowly), not analysed`;
         } else {
-          const a = host.analyseParsed(file, { kernelVersion: version, disabledChecks: config.diagnostics.disabled }, (fn, e) => {
+          const a = host.analyseParsed(file, { kernelVersion: version, disabledChecks: config.diagnostics.disabled, headers }, (fn, e) => {
             connection.console.error(`${doc.uri}: ${fn}(): ${e instanceof Error ? e.stack ?? e.message : e}`);
           });
           st.analysis = { ...a, ms: performance.now() - t0 };
