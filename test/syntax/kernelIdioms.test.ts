@@ -3,7 +3,7 @@ import assert from 'node:assert/strict';
 import { before, describe, test } from 'node:test';
 import type { Node, Parser } from 'web-tree-sitter';
 import { collectDeclarations, findFirst, listFunctions } from '../../server/src/syntax/ast';
-import { preprocessKernelC, type Rewrite } from '../../server/src/syntax/kernelIdioms';
+import { knownCondition, preprocessKernelC, type Rewrite } from '../../server/src/syntax/kernelIdioms';
 import { initParser } from '../../server/src/syntax/parser';
 import { parseSource, type SourceFile } from '../../server/src/syntax/sourceFile';
 
@@ -138,6 +138,36 @@ describe('comments, strings and macro definitions are never rewritten', () => {
     const f = parse(text);
     assert.equal(f.hasErrors, false);
     assert.deepEqual(listFunctions(f).map((x) => x.name), ['kept']);
+  });
+
+  test('conditionals on one architecture symbol are decided for x86-64; other symbols keep every branch', () => {
+    const text = [
+      'int f(void)', '{',
+      '#ifdef CONFIG_S390', '\ts390();', '#else', '\tother();', '#endif',
+      '#if defined(CONFIG_X86) /* own */', '\tx86();', '#elif defined(CONFIG_ARM64)', '\tarm64();', '#else', '\tneither();', '#endif',
+      '#ifndef CONFIG_PPC', '\tnot_ppc();', '#else', '\tppc();', '#endif',
+      '#if !IS_ENABLED(CONFIG_X86_64)', '\tnot_64();', '#endif',
+      '#ifdef CONFIG_ARM64', '#ifdef CONFIG_X86', '\tnested();', '#endif', '#else', '\tafter_nested();', '#endif',
+      '#ifdef CONFIG_FOO', '\tfoo();', '#else', '\tnot_foo();', '#endif',
+      '#if defined(CONFIG_S390) || defined(CONFIG_X86)', '\tcompound();', '#endif',
+      '}', '',
+    ].join('\n');
+    const r = assertShapeKept(text);
+    const calls = [...r.text.matchAll(/([a-z_0-9]+)\(\);/g)].map((m) => m[1]);
+    assert.deepEqual(calls, ['other', 'x86', 'not_ppc', 'after_nested', 'foo', 'not_foo', 'compound']);
+    assert.equal(parse(text).hasErrors, false);
+  });
+
+  test('knownCondition: only #if 0 and single architecture tests are known', () => {
+    assert.equal(knownCondition('if', '0'), false);
+    assert.equal(knownCondition('ifdef', 'CONFIG_S390'), false);
+    assert.equal(knownCondition('ifndef', 'CONFIG_S390'), true);
+    assert.equal(knownCondition('if', 'defined CONFIG_X86'), true);
+    assert.equal(knownCondition('if', '!defined(CONFIG_ARM64) // comment'), true);
+    assert.equal(knownCondition('if', 'IS_BUILTIN(CONFIG_RISCV)'), false);
+    assert.equal(knownCondition('ifdef', 'CONFIG_NUMA'), undefined);
+    assert.equal(knownCondition('if', 'defined(CONFIG_S390) && defined(CONFIG_NUMA)'), undefined);
+    assert.equal(knownCondition('elif', 'defined(CONFIG_S390)'), undefined);
   });
 });
 

@@ -204,6 +204,40 @@ const TYPEOF_LIKE: ReadonlySet<string> = new Set(['typeof', '__typeof__', '__typ
 
 const CONTROL_KEYWORDS: ReadonlySet<string> = new Set(['if', 'while', 'for', 'switch']);
 
+/**
+ * The build the analysis reads: x86-64, the architecture the whole-program pass prefers too (interproc.ts
+ * narrowDefinitions). Its own architecture symbols are defined (arch/x86/Kconfig: `config X86`, `config X86_64`);
+ * those of every other architecture (each arch/<name>/Kconfig's top symbol, and X86_32) are not. A conditional that
+ * tests only one of them is decided like `#if 0`: the group that a build of this architecture does not compile is
+ * blanked (vmcore's `#ifdef CONFIG_S390` fault handler). Any other configuration symbol keeps every branch.
+ */
+const ARCH_DEFINED: ReadonlySet<string> = new Set(['CONFIG_X86', 'CONFIG_X86_64', 'CONFIG_64BIT']);
+const ARCH_UNDEFINED: ReadonlySet<string> = new Set([
+  'CONFIG_X86_32', 'CONFIG_ALPHA', 'CONFIG_ARC', 'CONFIG_ARM', 'CONFIG_ARM64', 'CONFIG_CSKY', 'CONFIG_HEXAGON',
+  'CONFIG_IA64', 'CONFIG_LOONGARCH', 'CONFIG_M68K', 'CONFIG_MICROBLAZE', 'CONFIG_MIPS', 'CONFIG_NIOS2',
+  'CONFIG_OPENRISC', 'CONFIG_PARISC', 'CONFIG_PPC', 'CONFIG_PPC32', 'CONFIG_PPC64', 'CONFIG_RISCV', 'CONFIG_S390',
+  'CONFIG_SUPERH', 'CONFIG_SPARC', 'CONFIG_SPARC32', 'CONFIG_SPARC64', 'CONFIG_UML', 'CONFIG_XTENSA',
+]);
+
+/**
+ * The value of a conditional directive in this build when it is known: `#if 0`, and a test of one architecture
+ * symbol (`#ifdef`, `#ifndef`, `#if [!]defined(…)`, `#if [!]IS_ENABLED(…)`/`IS_BUILTIN(…)`); undefined otherwise.
+ */
+export function knownCondition(name: string, rest: string): boolean | undefined {
+  const r = rest.replace(/\/\*.*?\*\/|\/\/.*$/g, '').trim();
+  const sym = (x: string): boolean | undefined => (ARCH_DEFINED.has(x) ? true : ARCH_UNDEFINED.has(x) ? false : undefined);
+  if (name === 'ifdef' || name === 'ifndef') {
+    const v = /^[A-Za-z_]\w*$/.test(r) ? sym(r) : undefined;
+    return v === undefined ? undefined : name === 'ifdef' ? v : !v;
+  }
+  if (name !== 'if') return undefined;
+  if (/^0$/.test(r)) return false;
+  const m = /^(!?)\s*(?:defined\s*\(\s*([A-Za-z_]\w*)\s*\)|defined\s+([A-Za-z_]\w*)|(?:IS_ENABLED|IS_BUILTIN)\s*\(\s*([A-Za-z_]\w*)\s*\))$/.exec(r);
+  if (!m) return undefined;
+  const v = sym(m[2] ?? m[3] ?? m[4]);
+  return v === undefined ? undefined : m[1] ? !v : v;
+}
+
 // ---------------------------------------------------------------------------------------------------------------
 // Lexer
 
@@ -292,7 +326,7 @@ const PUNCT2 = new Set(['->', '++', '--', '<<', '>>', '<=', '>=', '==', '!=', '&
 interface Lexed {
   toks: Tok[];
   directives: Directive[];
-  /** Regions blanked because they are inside `#if 0`: [start, end) pairs. */
+  /** Regions blanked because this build does not compile them (`#if 0`, knownCondition): [start, end) pairs. */
   if0: [number, number][];
 }
 
@@ -303,10 +337,15 @@ function lex(text: string): Lexed {
   const n = text.length;
   let i = 0;
   let lineStart = true;
-  // `#if 0` skipping: depth of nested conditionals inside the skipped group, start of the blanked region.
+  // Skipping a group this build does not compile (`#if 0`, a foreign architecture's test): depth of nested
+  // conditionals inside the skipped group, start of the blanked region, and whether the skip lasts to the `#endif`
+  // (the `#else` side of a group known true) rather than to the next branch.
   let skipping = false;
   let skipDepth = 0;
   let skipFrom = 0;
+  let skipToEndif = false;
+  // Per open conditional outside skipped groups: whether a branch of it known true was compiled.
+  const open: boolean[] = [];
   while (i < n) {
     const c = text.charCodeAt(i);
     if (c === 10) {
@@ -333,6 +372,7 @@ function lex(text: string): Lexed {
     if (c === 35 && lineStart) {
       const d = readDirective(text, i, toks.length, skipping);
       i = d.end;
+      const isElse = d.name === 'else' || d.name === 'elif' || d.name === 'elifdef' || d.name === 'elifndef';
       if (skipping) {
         if (d.name === 'if' || d.name === 'ifdef' || d.name === 'ifndef') skipDepth++;
         else if (d.name === 'endif') {
@@ -340,8 +380,11 @@ function lex(text: string): Lexed {
             skipping = false;
             d.skipped = false;
             if0.push([skipFrom, d.start]);
+            open.pop();
           } else skipDepth--;
-        } else if ((d.name === 'else' || d.name === 'elif' || d.name === 'elifdef' || d.name === 'elifndef') && skipDepth === 0) {
+        } else if (isElse && skipDepth === 0 && !skipToEndif) {
+          // The next branch of a group whose first branch was known false: compiled if it is `#else`, unknown
+          // if it is an `#elif` (its condition is not evaluated; both stay, as any other conditional's).
           skipping = false;
           d.skipped = false;
           if0.push([skipFrom, d.start]);
@@ -349,12 +392,24 @@ function lex(text: string): Lexed {
         directives.push(d);
         continue;
       }
-      if (d.name === 'if' && /^0\s*$/.test(d.rest)) {
-        d.skipped = false;
+      if (d.name === 'if' || d.name === 'ifdef' || d.name === 'ifndef') {
+        const known = knownCondition(d.name, d.rest);
+        open.push(known === true);
+        if (known === false) {
+          d.skipped = false;
+          skipping = true;
+          skipToEndif = false;
+          skipDepth = 0;
+          skipFrom = d.end;
+        }
+      } else if (isElse && open.length && open[open.length - 1]) {
+        // The other branches of a group whose first branch is compiled: not compiled.
         skipping = true;
+        skipToEndif = true;
         skipDepth = 0;
-        skipFrom = d.end;
-      }
+        skipFrom = d.start;
+        d.skipped = true;
+      } else if (d.name === 'endif') open.pop();
       directives.push(d);
       continue;
     }
