@@ -6,7 +6,7 @@ import assert from 'node:assert/strict';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { test } from 'node:test';
-import { cutCallsOf, findDeadlocks } from '../../server/src/analysis/deadlock';
+import { contextOptionsOf, findDeadlocks } from '../../server/src/analysis/deadlock';
 import { contexts, positionAt } from '../../server/src/analysis/interproc';
 import { analyseProgram, splitMultiFile } from '../harness/multifile';
 
@@ -52,7 +52,7 @@ async function run(name: string) {
   const text = fs.readFileSync(path.join(DIR, name), 'utf8');
   const { expected, crossWaits, classLevel } = expectationsOf(text);
   const { program, kb } = await analyseProgram(text);
-  const ctxs = contexts(program, { cutCall: cutCallsOf(kb) });
+  const ctxs = contexts(program, contextOptionsOf(kb));
   const { findings } = findDeadlocks(program, ctxs, kb, { crossWaits, classLevel });
   const lineOf = (file: string, o: number) => positionAt(program.files.find((f) => f.path === file)!.lineStarts!, o).line;
   return { expected, findings, lineOf, program };

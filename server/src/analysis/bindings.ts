@@ -1,6 +1,7 @@
 // Functions bound to the ops-table fields through which reclaim, kswapd, mmu-notifier invalidation and page faults
 // call filesystem and driver code: `.evict_inode = xfs_fs_evict_inode,` in a `struct super_operations` initializer,
-// or `shrinker->scan_objects = foo_scan;`. The fields are knowledge-base data (reclaimEntries).
+// or `shrinker->scan_objects = foo_scan;`. The fields are knowledge-base data (reclaimEntries), plus those
+// allocators allocate through (`.alloc_inode = nilfs_alloc_inode`: AllocatorEntry.maskFrom).
 import type { Node } from 'web-tree-sitter';
 import type { SourceFile } from '../syntax/sourceFile';
 import type { OpsBinding } from './facts';
@@ -11,7 +12,7 @@ const fieldRes = new WeakMap<KbView, RegExp | null>();
 function fieldRe(kb: KbView): RegExp | null {
   let re = fieldRes.get(kb);
   if (re === undefined) {
-    const fields = [...new Set(kb.reclaimEntries().map((e) => e.field))];
+    const fields = [...new Set([...kb.reclaimEntries().map((e) => e.field), ...kb.allocatorOpsFields()])];
     re = fields.length ? new RegExp(`(\\.|->)\\s*(${fields.join('|')})\\s*=\\s*&?\\s*([A-Za-z_]\\w*)\\s*(?=[,;}\\n]|$)`, 'g') : null;
     fieldRes.set(kb, re);
   }

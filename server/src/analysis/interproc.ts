@@ -392,6 +392,17 @@ export interface ContextOptions {
   maxRounds?: number;
   /** calls that reach nothing relevant from this caller (knowledge base: deferredCalls with `everywhere`) */
   cutCall?: (caller: string, callee: string) => boolean;
+  /**
+   * Lock classes whose lockdep key is per filesystem type (knowledge base: classKeys): contexts that hold such a
+   * class taken in two filesystems (fs/<name>/) are two contexts, so the deadlock detector knows whose lock a
+   * callee's acquisition nests in (generic pipe_lock() under overlayfs' i_rwsem is not under ocfs2's).
+   */
+  fsKeyed?: (cls: string) => boolean;
+}
+
+/** The filesystem a file belongs to (`fs/ext4/inode.c` → `ext4`); '*' for generic code (fs/*.c, mm/, include/). */
+export function fsOfPath(path: string): string {
+  return /^fs\/([^/]+)\//.exec(path)?.[1] ?? '*';
 }
 
 /**
@@ -442,13 +453,17 @@ export function flagsOf(scopes: readonly ScopeFrame[], into: PfFlag[] = []): PfF
 }
 
 /** What makes two contexts the same: held lock classes, scope flags, atomic, gfp parameter values. */
-export function contextKey(c: CallingContext): string {
-  return `${baseKey(c.held, c.scopes, c.atomic)}|${gfpKey(c.gfpParams)}`;
+export function contextKey(c: CallingContext, fsKeyed?: (cls: string) => boolean): string {
+  return `${baseKey(c.held, c.scopes, c.atomic, fsKeyed)}|${gfpKey(c.gfpParams)}`;
 }
 
-/** The key without the gfp values: held lock classes, scope flags, atomic. */
-function baseKey(held: readonly HeldLock[], scopes: readonly ScopeFrame[], atomic: boolean): string {
-  const classes = held.length ? [...new Set(held.map((h) => (h.read ? `${h.cls}(r)` : h.cls)))].sort().join(',') : '';
+/** The key without the gfp values: held lock classes (with their filesystem, for fsKeyed ones), scope flags, atomic. */
+function baseKey(held: readonly HeldLock[], scopes: readonly ScopeFrame[], atomic: boolean, fsKeyed?: (cls: string) => boolean): string {
+  const name = (h: HeldLock) => {
+    const k = h.read ? `${h.cls}(r)` : h.cls;
+    return fsKeyed && 'file' in h && fsKeyed(h.cls) ? `${k}@${fsOfPath((h as ContextLock).file)}` : k;
+  };
+  const classes = held.length ? [...new Set(held.map(name))].sort().join(',') : '';
   return `${classes}|${flagsOf(scopes).sort().join(',')}|${atomic ? 1 : 0}`;
 }
 
@@ -583,9 +598,10 @@ export function contexts(program: Program, options: Partial<ContextOptions> = {}
   // Every context of a function is composed with the same few paths for each of its callees: once per pair.
   const keys = new WeakMap<CallingContext, { base: string; key: string }>();
   const emptyBase = baseKey([], [], false);
+  const fsKeyed = opts.fsKeyed;
   keys.set(EMPTY, { base: emptyBase, key: `${emptyBase}|` });
   const composed = new WeakMap<CallingContext, Map<PathFacts, Composed>>();
-  const compose = (caller: ProgramFunction, cc: CallingContext, path: PathFacts): Composed => {
+  const compose = (caller: ProgramFunction, cc: CallingContext, path: PathFacts, at: number): Composed => {
     let m = composed.get(cc);
     if (!m) composed.set(cc, (m = new Map()));
     let c = m.get(path);
@@ -594,6 +610,14 @@ export function contexts(program: Program, options: Partial<ContextOptions> = {}
     const name = caller.facts.name;
     // New arrays only when the path adds something, and of exact size (contexts are many).
     let held = cc.held;
+    // A callers' lock this function drops before the call (bcachefs's `percpu_up_write(&c->mark_lock);
+    // bch2_mark_replicas(…); percpu_down_write(&c->mark_lock);`) is not held by the callee: the rule the deadlock
+    // detector applies at a site (detect.ts holdersOf). A path that took it again holds it in path.held.
+    const releases = caller.facts.releases;
+    if (releases?.length && held.length) {
+      const dropped = releases.filter((r) => r.span.start < at).map((r) => r.cls);
+      if (dropped.length && held.some((h) => dropped.includes(h.cls))) held = held.filter((h) => !dropped.includes(h.cls));
+    }
     for (const h of path.held) if (!held.some((x) => x.cls === h.cls)) held = held.concat(ann.lock(h, file, name));
     let scopes = cc.scopes;
     for (const s of path.scopes) {
@@ -602,7 +626,7 @@ export function contexts(program: Program, options: Partial<ContextOptions> = {}
     }
     const atomic = cc.atomic || path.atomic;
     const same = held === cc.held && scopes === cc.scopes && atomic === cc.atomic;
-    c = { held, scopes, atomic, base: same ? keys.get(cc)!.base : baseKey(held, scopes, atomic) };
+    c = { held, scopes, atomic, base: same ? keys.get(cc)!.base : baseKey(held, scopes, atomic, fsKeyed) };
     m.set(path, c);
     return c;
   };
@@ -668,7 +692,7 @@ export function contexts(program: Program, options: Partial<ContextOptions> = {}
         const gk = gfpKey(gfpParams) + ck;
         const chainLen = isEmptyContext(cc) ? 1 : Math.min(cc.chain.length + 1, opts.maxChainDepth);
         for (const p of site.paths) {
-          const part = compose(caller, cc, p);
+          const part = compose(caller, cc, p, site.span.start);
           const key = `${part.base}|${gk}`;
           const have = merged.get(key);
           if (!have) merged.set(key, { key, part, gfpParams, ...(consts?.length ? { consts } : {}), from: { cc, caller, site }, chainLen, sites: new Set([siteId]) });
@@ -695,7 +719,7 @@ export function contexts(program: Program, options: Partial<ContextOptions> = {}
         if (have.consts && constsKey(have.consts) !== constsKey(x.consts)) delete have.consts;
         const rep = x.chainLen < have.chainLen ? x : have;
         const held = have.part.held.filter((h) => x.part.held.some((o) => o.cls === h.cls));
-        const part = { ...rep.part, held, base: baseKey(held, rep.part.scopes, rep.part.atomic) };
+        const part = { ...rep.part, held, base: baseKey(held, rep.part.scopes, rep.part.atomic, fsKeyed) };
         Object.assign(have, { part, from: rep.from, chainLen: rep.chainLen, key: `${part.base}|${gfpKey(have.gfpParams)}` });
       }
       list = [...coarse.values()];

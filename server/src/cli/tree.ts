@@ -4,7 +4,7 @@
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
-import { cutCallsOf, findDeadlocks, type DeadlockSettings } from '../analysis/deadlock';
+import { contextOptionsOf, findDeadlocks, type DeadlockSettings } from '../analysis/deadlock';
 import { compactFacts, lineStartsOf, positionAt, programWithContexts, type ProgramFileInput } from '../analysis/interproc';
 import { createKbProvider, type KbProvider } from '../analysis/kbView';
 import { analyseFiles, type FileResult } from '../index/analyseFiles';
@@ -135,7 +135,7 @@ export async function indexTree(paths: readonly string[], o: TreeOptions, io: Tr
  * the calling contexts are built. The pruned facts replace the kept ones.
  */
 export function programOf(tree: IndexedTree) {
-  const { files, program, ctxs } = programWithContexts(tree.kept.map((f): ProgramFileInput => ({ path: f.rel, facts: f.facts, lineStarts: f.lineStarts })), { cutCall: cutCallsOf(tree.view) });
+  const { files, program, ctxs } = programWithContexts(tree.kept.map((f): ProgramFileInput => ({ path: f.rel, facts: f.facts, lineStarts: f.lineStarts })), contextOptionsOf(tree.view));
   files.forEach((p, i) => {
     tree.kept[i].facts = p.facts;
   });

@@ -6,7 +6,7 @@
 // name.
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import { cutCallsOf, findDeadlocks } from '../analysis/deadlock';
+import { contextOptionsOf, findDeadlocks } from '../analysis/deadlock';
 import type { FileFacts } from '../analysis/facts';
 import { compactFacts, lineStartsOf, positionAt, programWithContexts, type ProgramFileInput } from '../analysis/interproc';
 import { createKbProvider, type KbProvider } from '../analysis/kbView';
@@ -18,8 +18,8 @@ import type { DeadlockFinding } from '../analysis/deadlock/detect';
 import { collectSourceFiles } from '../io/sourceTree';
 import { initParser } from '../syntax/parser';
 import { decodeSource } from '../syntax/sourceFile';
-import { analyseFiles, analyserKey } from './analyseFiles';
-import { FactsCache, hashBytes } from './cache';
+import { analyseFiles, analyserKey, contentHashOf, localHeadersOf } from './analyseFiles';
+import { FactsCache } from './cache';
 
 export interface IndexPlan {
   root: string;
@@ -134,12 +134,13 @@ export class ProgramIndex {
         this.drop(rel);
         continue;
       }
-      const key = { contentHash: hashBytes(bytes), analyser: analyserKey(this.plan.kbOverrides?.key), kernelVersion: this.plan.kernelVersion, disabledChecks: [] };
+      const headers = localHeadersOf(a, decoded.text);
+      const key = { contentHash: contentHashOf(bytes, headers), analyser: analyserKey(this.plan.kbOverrides?.key), kernelVersion: this.plan.kernelVersion, disabledChecks: [] };
       let facts = this.cache?.get(key);
       if (!facts) {
         const errors: string[] = [];
         this.host ??= initParser().then((p) => new AnalysisHost(p, this.kb.view));
-        facts = (await this.host).analyse(decoded.text, { kernelVersion: this.plan.kernelVersion, disabledChecks: [] }, (fn, e) => {
+        facts = (await this.host).analyse(decoded.text, { kernelVersion: this.plan.kernelVersion, disabledChecks: [], headers }, (fn, e) => {
           errors.push(`${fn}(): internal analysis error: ${e instanceof Error ? e.message : String(e)}`);
         }).facts;
         for (const e of errors) this.events.log(`workspace index: ${rel}: ${e}`);
@@ -167,7 +168,7 @@ export class ProgramIndex {
       const f = this.files.get(rel)!;
       return { path: rel, facts: f.facts, lineStarts: f.lineStarts };
     });
-    const { program, ctxs } = programWithContexts(inputs, { cutCall: cutCallsOf(this.kb.view(this.plan.kernelVersion)) });
+    const { program, ctxs } = programWithContexts(inputs, contextOptionsOf(this.kb.view(this.plan.kernelVersion)));
     const t1 = performance.now();
     await tick();
     if (signal?.aborted) return undefined;

@@ -8,7 +8,7 @@
 import type { GfpModel } from '../../model/gfp';
 import type { HeldLock, PathFacts, Span } from '../facts';
 import { applyScopeVal, hasBit, renderVal, type GfpVal } from '../gfpValue';
-import { flagsOf, programLine, substitute, type CallingContext, type ChainLink, type Contexts, type Program, type ProgramFinding, type ProgramFunction } from '../interproc';
+import { flagsOf, nameResolver, programLine, substitute, type CallingContext, type ChainLink, type Contexts, type Program, type ProgramFinding, type ProgramFunction } from '../interproc';
 import { contradicts, needsAt } from '../paramGuards';
 import { lockdepReport, type ReportInput } from './report';
 import { fsOf, type ReclaimContext, type Take, type Takes } from './takes';
@@ -84,6 +84,12 @@ interface DepWitness {
   api: string;
   /** the witness takes the held lock shared */
   read: boolean;
+  /**
+   * The filesystem where the held (`from`) lock was taken: a caller's, when the witness holds it through its
+   * calling context (ovl_splice_write's i_rwsem around the generic pipe lock). A class keyed per filesystem type is
+   * that filesystem's.
+   */
+  fromFs: string;
 }
 
 const INODE_LIKE = /^&?(?:[a-z0-9_]*inode(?:_info)?|address_space)(?:->|\.)|^PG_(?:locked|writeback)$/;
@@ -114,6 +120,7 @@ export function detectDeadlocks(program: Program, ctxs: Contexts, takes: Takes, 
   const FS = bit('__GFP_FS');
   const IO = bit('__GFP_IO');
   const deps = dependencies(program, ctxs);
+  const opMask = opMasks(program);
   const out: DeadlockFinding[] = [];
   const line = (file: string, o: number) => programLine(program, file, o);
 
@@ -133,6 +140,8 @@ export function detectDeadlocks(program: Program, ctxs: Contexts, takes: Takes, 
       for (const p of site.paths) {
         if (p.atomic) continue; // sleep-in-atomic territory
         const maskNeeds = p.when ? [p.when] : undefined;
+        // An allocator that goes through the filesystem's own ops (iget_locked → ->alloc_inode) gets its masks.
+        const requested = (site.entry.maskFrom && opMask(site.entry.maskFrom, fsOf(file))) || [p.requested];
         for (const c of contexts) {
           if (c.atomic || contradicts(siteNeeds, c.consts) || contradicts(maskNeeds, c.consts)) continue;
           const flags = flagsOf(p.scopes, flagsOf(c.scopes));
@@ -140,7 +149,7 @@ export function detectDeadlocks(program: Program, ctxs: Contexts, takes: Takes, 
           const holders = holdersOf(c, p, file, f.facts.name, f.facts.releases, site.call.start);
           if (!holders.length) continue;
           const held = heldSet(holders);
-          for (const r of substitute(p.requested, f.facts, c.gfpParams)) {
+          for (const r of requested.flatMap((q) => substitute(q, f.facts, c.gfpParams))) {
             const v = applyScopeVal(r, flags, model);
             if (hasBit(v, DIRECT) !== 'yes' && !site.entry.mayAlwaysSleep) continue;
             const mask = renderVal(v, model);
@@ -266,12 +275,12 @@ function cycleFor(h: Holder, ctxName: ReclaimContext, pseudo: string, admitted: 
   const into = deps.into.get(h.lock.cls);
   if (!into) return undefined;
   let fallback: ReturnType<typeof cycleFor>;
-  for (const [from, w] of into) {
+  for (const [from, ws] of into) for (const w of ws) {
     const wFs = fsOf(w.file);
     if (!sameFs(h.lock.cls, holderFs, wFs)) continue;
     // The witness ties both classes to one filesystem (generic code takes both for the same file): the held lock's
     // and the reclaim-taken lock's filesystems must agree too.
-    const t = pick(m.get(from), (x) => admitted(x) && sameFs(from, x.fs, wFs) && (!perFs(from) || !perFs(h.lock.cls) || sameFs(from, x.fs, holderFs)));
+    const t = pick(m.get(from), (x) => admitted(x) && sameFs(from, x.fs, w.fromFs) && (!perFs(from) || !perFs(h.lock.cls) || sameFs(from, x.fs, holderFs)));
     if (!t) continue;
     const classWhy = instanceOnly(t, held);
     const classLevel = !!classWhy || (t.objects === 'unreferenced-inode' && INODE_LIKE.test(from));
@@ -336,18 +345,60 @@ function chainFrom(chain: readonly ChainLink[], taker: string): ChainLink[] {
 }
 
 interface Deps {
-  /** to-class → from-class → a witness (someone acquires `to` while holding `from`) */
-  into: Map<string, Map<string, DepWitness>>;
+  /**
+   * to-class → from-class → witnesses (someone acquires `to` while holding `from`): the first one for each pair of
+   * filesystems where `from` and `to` were taken (per-filesystem-type classes differ between them).
+   */
+  into: Map<string, Map<string, DepWitness[]>>;
+}
+
+/**
+ * The masks a filesystem's ops-table function allocates with (nilfs's `.alloc_inode = nilfs_alloc_inode`, which does
+ * `alloc_inode_sb(sb, …, GFP_NOFS)`), for the allocators whose knowledge-base entry says they allocate through that
+ * field (`maskFrom`): a call from fs/<name>/ is on that filesystem's superblock. Undefined when the filesystem binds
+ * no function there, or one whose masks are not all constants.
+ */
+function opMasks(program: Program): (from: { struct: string; field: string }, fs: string) => readonly GfpVal[] | undefined {
+  const memo = new Map<string, readonly GfpVal[] | undefined>();
+  let resolve: ReturnType<typeof nameResolver> | undefined;
+  return (from, fs) => {
+    if (fs === '*') return undefined;
+    const key = `${from.struct}.${from.field}@${fs}`;
+    if (memo.has(key)) return memo.get(key);
+    resolve ??= nameResolver(program);
+    const out: GfpVal[] = [];
+    let ok = true;
+    program.files.forEach((file, fi) => {
+      if (fsOf(file.path) !== fs) return;
+      for (const b of file.facts.bindings) {
+        if (b.field !== from.field || (b.struct && b.struct !== from.struct)) continue;
+        for (const id of resolve!(fi, b.fn)) {
+          const sites = program.functions[id].facts.sites;
+          if (!sites.length) ok = false;
+          for (const site of sites) for (const p of site.paths) {
+            const v = p.requested;
+            if (v.sym !== undefined) ok = false;
+            else if (!out.some((o) => o.set === v.set && o.clear === v.clear)) out.push(v);
+          }
+        }
+      }
+    });
+    const got = ok && out.length ? out : undefined;
+    memo.set(key, got);
+    return got;
+  };
 }
 
 /** Lock-order dependencies of the whole program: in-function (held before) and through calling contexts. */
 function dependencies(program: Program, ctxs: Contexts): Deps {
-  const into = new Map<string, Map<string, DepWitness>>();
+  const into = new Map<string, Map<string, DepWitness[]>>();
   const add = (from: string, to: string, w: DepWitness) => {
     if (from === to || from === FS_RECLAIM || from.includes(MMU_NOTIFIER)) return;
     let m = into.get(to);
     if (!m) into.set(to, (m = new Map()));
-    if (!m.has(from)) m.set(from, w);
+    const ws = m.get(from);
+    if (!ws) m.set(from, [w]);
+    else if (!ws.some((x) => x.fromFs === w.fromFs && fsOf(x.file) === fsOf(w.file))) ws.push(w);
   };
   for (const f of program.functions) {
     if (!f.facts.acquires.length) continue;
@@ -355,11 +406,11 @@ function dependencies(program: Program, ctxs: Contexts): Deps {
     const cs = ctxs.get(f.id) ?? [];
     for (const a of f.facts.acquires) {
       if (a.trylock || a.declared || a.nonblocking || a.kind === 'bitlock') continue;
-      const w = { file, function: f.facts.name, span: a.span, api: a.api, read: a.read };
+      const w = { file, function: f.facts.name, span: a.span, api: a.api, read: a.read, fromFs: fsOf(file) };
       // Only what is held on every path to the acquisition: a lock held on some paths only is usually released
       // under the same condition it was taken under (which the analysis cannot always correlate).
       for (const h of a.heldAlways ?? a.heldBefore) add(h, a.cls, w);
-      for (const c of cs) for (const h of c.held) if (!h.atomic && h.kind !== 'bitlock') add(h.cls, a.cls, w);
+      for (const c of cs) for (const h of c.held) if (!h.atomic && h.kind !== 'bitlock') add(h.cls, a.cls, { ...w, fromFs: fsOf(h.file) });
     }
   }
   return { into };

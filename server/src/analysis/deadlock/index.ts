@@ -1,7 +1,7 @@
 // Reclaim and fault deadlock detection (#4) over a whole program: what reclaim and faults take (takes.ts), the
 // cycles allocations and user accesses close (detect.ts), reported in lockdep's format (report.ts).
 import type { KbView } from '../kbView';
-import type { Contexts, Program } from '../interproc';
+import type { ContextOptions, Contexts, Program } from '../interproc';
 import { detectDeadlocks, type DeadlockFinding } from './detect';
 import { reclaimTakes, type Takes } from './takes';
 
@@ -36,4 +36,12 @@ export function findDeadlocks(program: Program, ctxs: Contexts, kb: KbView, sett
  */
 export function cutCallsOf(kb: Pick<KbView, 'deferredCall'>): (caller: string, callee: string) => boolean {
   return (caller, callee) => !!kb.deferredCall(caller, callee)?.everywhere;
+}
+
+/**
+ * The calling-context options the deadlock detection needs: the knowledge base's cut calls, and contexts kept apart
+ * per filesystem for lock classes keyed per filesystem type.
+ */
+export function contextOptionsOf(kb: Pick<KbView, 'deferredCall' | 'perFsTypeClass'>): Partial<ContextOptions> {
+  return { cutCall: cutCallsOf(kb), fsKeyed: (cls) => !!kb.perFsTypeClass(cls) };
 }

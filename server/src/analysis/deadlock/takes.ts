@@ -6,7 +6,7 @@
 import type { CrossWaitEntry, ReclaimEntry } from '../../model/kb/types';
 import type { GfpModel } from '../../model/gfp';
 import type { FunctionFacts, Gate, LockAcquire, Span } from '../facts';
-import { nameResolver, type FunctionId, type Program } from '../interproc';
+import { fsOfPath, nameResolver, type FunctionId, type Program } from '../interproc';
 import { contradicts, needsAt, needsKey, translateNeeds, type Needs } from '../paramGuards';
 
 export type ReclaimContext = 'reclaim' | 'kswapd' | 'mmu-notifier' | 'fault';
@@ -261,6 +261,4 @@ function union(a: readonly string[], b: readonly string[]): string[] {
 }
 
 /** The filesystem a file belongs to (`fs/ext4/inode.c` → `ext4`); '*' for generic code (fs/*.c, mm/, include/). */
-export function fsOf(path: string): string {
-  return /^fs\/([^/]+)\//.exec(path)?.[1] ?? '*';
-}
+export const fsOf = fsOfPath;

@@ -78,6 +78,8 @@ export interface KbLookup {
   lockContext(name: string): LockContextEntry | undefined;
   /** Every ops-table field reclaim, kswapd, mmu-notifier invalidation or a page fault calls through. */
   reclaimEntries(): readonly ReclaimEntry[];
+  /** The ops-table fields allocators allocate through (AllocatorEntry.maskFrom: `alloc_inode`). */
+  allocatorOpsFields(): readonly string[];
   /**
    * The entry of an ops-table field. With the struct type known: the entry of exactly that struct and field (or a
    * struct-less entry whose field alone identifies it); unknown: only an entry marked uniqueField.
@@ -430,6 +432,7 @@ function buildIndex(entries: Entries, models: Record<KernelTable, GfpModel>): Kb
       return m;
     };
     const allocators = byName('allocators');
+    const opsFields = [...new Set([...allocators.values()].flatMap((a) => (a.maskFrom ? [a.maskFrom.field] : [])))];
     const scopes = byName('scopes');
     const locks = byName('locks');
     const guards = byName('guards');
@@ -471,6 +474,7 @@ function buildIndex(entries: Entries, models: Record<KernelTable, GfpModel>): Kb
       maskHelper: (name) => maskHelpers.get(name),
       lockContext: (name) => lockContexts.get(name),
       reclaimEntries: () => reclaimList,
+      allocatorOpsFields: () => opsFields,
       reclaimEntry(field, struct) {
         if (struct === undefined) return uniqueFields.get(field);
         return reclaim.get(reclaimKey(struct, field)) ?? reclaim.get(reclaimKey(undefined, field));
@@ -505,6 +509,7 @@ function buildIndex(entries: Entries, models: Record<KernelTable, GfpModel>): Kb
     maskHelper: (name) => first((v) => v.maskHelper(name)),
     lockContext: (name) => first((v) => v.lockContext(name)),
     reclaimEntries: () => mergeByKey(order.map((v) => v.reclaimEntries()), (e) => reclaimKey(e.struct, e.field)),
+    allocatorOpsFields: () => [...new Set(order.flatMap((v) => v.allocatorOpsFields()))],
     reclaimEntry: (field, struct) => first((v) => v.reclaimEntry(field, struct)),
     reclaimGate: (token) => first((v) => v.reclaimGate(token)),
     crossWaits: () => mergeByKey(order.map((v) => v.crossWaits()), (e) => e.name),

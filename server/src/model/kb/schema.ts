@@ -86,6 +86,7 @@ export const allocatorEntrySchema = z
     mayAlwaysSleep: z.boolean().optional(),
     vmallocFallback: z.boolean().optional(),
     noprof: z.boolean().optional(),
+    maskFrom: z.object({ struct: ident, field: ident }).strict().optional(),
     versions: versions.optional(),
     note: z.string().optional(),
     source,

@@ -50,6 +50,11 @@ export interface AllocatorEntry {
   mayAlwaysSleep?: boolean; // sleeps whatever the mask (vmalloc, FGP_LOCK page cache lookups)
   vmallocFallback?: boolean; // kvmalloc & co.: falls back to vmalloc when the mask allows blocking
   noprof?: boolean; // a `<name>_noprof` variant exists (6.12 alloc_hooks)
+  /**
+   * The allocation goes through this ops-table field when the caller's filesystem binds it (iget_locked():
+   * `sb->s_op->alloc_inode` if set, else the implicit mask): the whole-program pass takes the bound function's masks.
+   */
+  maskFrom?: { struct: string; field: string };
   versions?: KernelTable[]; // absent: all
   note?: string;
   source: Source;
