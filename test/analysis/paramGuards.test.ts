@@ -1,7 +1,7 @@
 // Branches decided by a parameter (paramGuardsOf) and constant arguments at call sites (constArgsAt), exactly.
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { constArgsAt, contradicts, paramGuardsOf, resolveArgs, translateNeeds } from '../../server/src/analysis/paramGuards';
+import { assignedIn, constArgsAt, contradicts, paramGuardsOf, resolveArgs, translateNeeds } from '../../server/src/analysis/paramGuards';
 import { listFunctions } from '../../server/src/syntax/ast';
 import { initParser } from '../../server/src/syntax/parser';
 import { parseSource } from '../../server/src/syntax/sourceFile';
@@ -87,4 +87,23 @@ test('contradictions: constants, flag bits, and needs passed up through a parame
   assert.equal(contradicts([{ param: 1, truthy: true, flag: 'AWAIT_BARRIER' }], [{ index: 1, truthy: false }]), true, '0: no flag set');
   assert.equal(contradicts([{ param: 1, truthy: true, flag: 'AWAIT_BARRIER' }], [{ index: 1, param: 0 }]), false, 'passed on: not known here');
   assert.deepEqual(translateNeeds([{ param: 1, truthy: true, flag: 'AWAIT_BARRIER' }], [{ index: 1, param: 2 }]), [{ param: 2, truthy: true, flag: 'AWAIT_BARRIER' }]);
+});
+
+test('assignedIn: assignments, compound assignments, ++/-- and address-taking, as the RegExp it replaced', () => {
+  // The RegExp assignedIn() used to build per parameter name: the reference for its scan.
+  const reference = (body: string, name: string) =>
+    new RegExp(`\\b${name}\\s*(?:[-+*/%&|^]|<<|>>)?=(?!=)|(?:[(,=]|\\breturn)\\s*&\\s*${name}\\b|\\b${name}\\s*(?:\\+\\+|--)|(?:\\+\\+|--)\\s*${name}\\b`).test(body);
+  const yes = ['n = 1;', 'n += 2;', 'n <<= 1;', 'n>>=2;', 'n ^= m;', 'n++;', '--n;', '++ n;', 'f(&n);', 'f(a, & n);', 'p = &n;', 'return &n;', 'n\n\t= 3;'];
+  const no = ['n == 1', 'n != 1', 'n <= 1', 'n >= 1', 'n < 1', 'x = n;', 'nn = 1;', 'an = 1;', 'f(n);', 'a & n', 'a && n', 'returned &n', 'n_x = 1;', 'n - -1', ''];
+  for (const b of yes) assert.equal(assignedIn(`{ ${b} }`, 'n'), true, b);
+  for (const b of no) assert.equal(assignedIn(`{ ${b} }`, 'n'), false, b);
+  // Random bodies over a small alphabet: the scan and the RegExp agree.
+  const alphabet = ['n', 'm', 'nx', ' ', '=', '==', '+', '-', '&', '(', ',', 'return', '<<', '>>', '<', '>', '!', ';', '\n', '*', '|', '^', '%', '/'];
+  let seed = 7;
+  const rnd = (k: number) => ((seed = (seed * 1103515245 + 12345) & 0x7fffffff) % k);
+  for (let i = 0; i < 5000; i++) {
+    let body = '';
+    for (let j = rnd(12); j >= 0; j--) body += alphabet[rnd(alphabet.length)];
+    assert.equal(assignedIn(body, 'n'), reference(body, 'n'), JSON.stringify(body));
+  }
 });
