@@ -219,8 +219,13 @@ function pathFacts(c: Counted): PathFacts {
  */
 export type CalleeLockEffect =
   | { op: 'acquire' | 'release'; expr: string }
-  | { op: 'acquire'; held: Omit<HeldLock, 'api' | 'site'> }
-  | { op: 'release'; cls: string }
+  /**
+   * `param`: the lock is a field of what that parameter points to (`f2fs_down_write(struct f2fs_rwsem *sem)` takes
+   * `&sem->internal_rwsem`); a caller that passes the address of an embedded lock object (`&sbi->cp_rwsem`) takes
+   * the class of that object, as lockdep keys such wrapped locks per embedding (init_f2fs_rwsem's static key).
+   */
+  | { op: 'acquire'; held: Omit<HeldLock, 'api' | 'site'>; param?: number }
+  | { op: 'release'; cls: string; param?: number }
   | { op: 'scope-open'; frame: Omit<ScopeFrame, 'site'> }
   | { op: 'scope-close'; cookie: string; family: string };
 export type CalleeEffects = ReadonlyMap<string, { params: string[]; effects: CalleeLockEffect[] }>;
@@ -263,13 +268,15 @@ export function analyseFunctions(
   const runs: (FunctionRun | undefined)[] = fns.map(() => undefined);
   const failed = new Set<number>();
 
-  // Effects are derived only for names defined once in the file and not annotated.
+  // Effects are derived only for names defined once in the file. A function with sparse annotations gets its derived
+  // lock effects when the code shows some (gfs2_log_lock() is `__acquires(&sdp->sd_log_lock)` around spin_lock():
+  // derived, the caller knows it holds a spinlock), else the annotation's.
   const byName = new Map<string, number[]>();
   fns.forEach((fn, i) => byName.set(fn.name, [...(byName.get(fn.name) ?? []), i]));
   // Effects of functions the file does not define (the static inline functions of the local headers it includes):
   // a definition in the file itself wins.
   for (const [name, e] of external) if (!byName.has(name)) callees.set(name, e);
-  const derivable = (i: number) => !annotated.has(fns[i].name) && byName.get(fns[i].name)!.length === 1;
+  const derivable = (i: number) => byName.get(fns[i].name)!.length === 1;
   const effectKey = new Map<string, string>();
   const keyOf = (name: string) => effectKey.get(name) ?? '';
 
@@ -301,7 +308,9 @@ export function analyseFunctions(
     }
     const run = runs[i];
     if (!run || !derivable(i)) return;
-    const effects = deriveCalleeEffects(run);
+    const derived = deriveCalleeEffects(run);
+    const note = annotated.get(fns[i].name);
+    const effects = !note || derived.some((e) => e.op === 'acquire' || e.op === 'release') ? derived : [...note.effects, ...derived];
     const key = effects.length ? JSON.stringify(effects) : '';
     if (key === keyOf(fns[i].name)) return;
     effectKey.set(fns[i].name, key);
@@ -791,12 +800,24 @@ function applyCalleeEffects(s: AState, callee: { params: string[]; effects: Call
       if (i >= 0) s = { ...s, scopes: s.scopes.filter((_, j) => j !== i) };
       continue;
     }
-    const cls = 'held' in e ? e.held.cls : 'cls' in e ? e.cls : lockClassFromText(substitute(e.expr), ctx.types, ctx.lockContexts);
+    // A lock of an embedded object the caller passes by address (`f2fs_up_write(&sbi->cp_rwsem)`): that object's class.
+    const byArg = 'cls' in e && e.param !== undefined ? args[e.param] : undefined;
+    const byArgText = byArg ? ctx.run.file.text.slice(byArg.startIndex, byArg.endIndex) : '';
+    const cls = 'held' in e ? e.held.cls : 'cls' in e ? (byArgText.trimStart().startsWith('&') ? lockClassFromText(byArgText, ctx.types, ctx.lockContexts) : e.cls) : lockClassFromText(substitute(e.expr), ctx.types, ctx.lockContexts);
     if (e.op === 'release') {
       const i = lastIndex(s.held, (h) => h.cls === cls);
       if (i >= 0) s = { ...s, held: s.held.filter((_, j) => j !== i) };
+      // A callee that releases a lock this function does not hold releases its caller's (dlm's ls_recover() →
+      // enable_locking() → up_write(&ls->ls_in_recovery), held by dlm_recoverd): a foreign release here too.
+      else recordForeignRelease(ctx, cls, call);
     } else if ('held' in e) {
-      s = { ...s, held: [...s.held, { ...e.held, api, site: span(call) }] };
+      const arg = e.param !== undefined ? args[e.param] : undefined;
+      const argText = arg ? ctx.run.file.text.slice(arg.startIndex, arg.endIndex) : '';
+      const held = argText.trimStart().startsWith('&') ? { ...e.held, cls: lockClassFromText(argText, ctx.types, ctx.lockContexts) } : e.held;
+      // Then the call is where this function takes that class (the wrapper's own acquisition names only the wrapped
+      // field's class): recorded as its acquisition, so what reclaim and faults take through it is known per object.
+      if (held !== e.held) recordEffectAcquire(ctx, held, api, call, s);
+      s = { ...s, held: [...s.held, { ...held, api, site: span(call) }] };
     } else {
       const atomicLike = s.held.find((h) => h.cls === cls);
       s = { ...s, held: [...s.held, { cls, kind: atomicLike?.kind ?? 'other', read: false, atomic: atomicLike?.atomic ?? cls.startsWith('rcu_read_lock'), irqsOff: false, api, site: span(call) }] };
@@ -841,7 +862,8 @@ export function deriveCalleeEffects(run: FunctionRun): CalleeLockEffect[] {
     // bch_btree_node_write: down(&b->io_mutex), released by btree_node_write_done): not a lock its callers hold.
     const sure = (x: HeldLock) => !run.kb.lock(x.api)?.mayFail && x.kind !== 'semaphore';
     for (const h of everyExit((st) => st.held.filter((x) => taken(x) && sure(x) && !x.guard && !x.cls.startsWith('*') && !dropped.has(x.cls)), (x) => x.cls)) {
-      out.push({ op: 'acquire', held: { cls: h.cls, kind: h.kind, read: h.read, atomic: h.atomic, irqsOff: h.irqsOff } });
+      const param = lockParam(run, h.site);
+      out.push({ op: 'acquire', held: { cls: h.cls, kind: h.kind, read: h.read, atomic: h.atomic, irqsOff: h.irqsOff }, ...(param !== undefined ? { param } : {}) });
     }
     for (const f of everyExit((st) => st.scopes.filter((x) => mine(x.site) && x.storage !== 'local' && x.storage !== 'discarded'), (x) => `${x.family}:${x.cookie}`)) {
       const { site: _site, ...frame } = f;
@@ -853,10 +875,23 @@ export function deriveCalleeEffects(run: FunctionRun): CalleeLockEffect[] {
   const retaken = (cls: string) => run.exits.some((e) => e.state.held.some((h) => h.cls === cls));
   for (const r of run.releases) {
     if (r.cls.startsWith('*') || retaken(r.cls) || out.some((e) => e.op === 'release' && 'cls' in e && e.cls === r.cls)) continue;
-    out.push({ op: 'release', cls: r.cls });
+    const param = lockParam(run, r.span);
+    out.push({ op: 'release', cls: r.cls, ...(param !== undefined ? { param } : {}) });
   }
   for (const r of run.foreignRestores) out.push({ op: 'scope-close', cookie: r.cookie, family: r.family });
   return out;
+}
+
+/**
+ * The parameter whose pointee holds the lock a wrapper takes: the lock call's first argument is `&P->field` (or
+ * `&P.field`) with P one of the function's parameters.
+ */
+function lockParam(run: FunctionRun, site: Span): number | undefined {
+  const call = run.file.text.slice(site.start, site.end);
+  const m = /^[A-Za-z_]\w*\s*\(\s*&\s*\(?\s*([A-Za-z_]\w*)\s*\)?\s*(?:->|\.)/.exec(call);
+  if (!m) return undefined;
+  const i = run.fn.params.findIndex((p) => p.name === m[1]);
+  return i >= 0 ? i : undefined;
 }
 
 /** Arguments that are gfp expressions (GFP_/__GFP_ names, gfp_t variables), evaluated in each state. */
@@ -1000,6 +1035,22 @@ function recordAcquires(api: LockApiEntry, args: Node[], site: Node, states: rea
       a.heldAlways = a.heldAlways === undefined ? here : a.heldAlways.filter((x) => here.includes(x));
     }
   }
+}
+
+/** An acquisition through a callee's lock effect (a wrapper of an embedded lock object), as recordAcquires records one. */
+function recordEffectAcquire(ctx: WalkCtx, h: Omit<HeldLock, 'api' | 'site'>, api: string, call: Node, s: AState) {
+  if (!ctx.recording) return;
+  const key = `${call.startIndex}:${h.cls}`;
+  let a = ctx.acquireIndex.get(key);
+  if (!a) {
+    a = { cls: h.cls, api, kind: h.kind, read: h.read, trylock: false, span: span(call), heldBefore: [], ...(NEVER_WAITS.has(h.kind) ? { nonblocking: true } : {}) };
+    ctx.acquireIndex.set(key, a);
+    ctx.run.acquires.push(a);
+  }
+  const here: string[] = [];
+  for (const x of s.held) if (x.cls !== h.cls && !x.atomic && !here.includes(x.cls)) here.push(x.cls);
+  for (const x of here) if (!a.heldBefore.includes(x)) a.heldBefore.push(x);
+  a.heldAlways = a.heldAlways === undefined ? here : a.heldAlways.filter((x) => here.includes(x));
 }
 
 /** A release of a lock this function did not take: its caller's, released here (ocfs2_fiemap_inline's up_read). */
