@@ -7,7 +7,7 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { test } from 'node:test';
 import { contextOptionsOf, findDeadlocks } from '../../server/src/analysis/deadlock';
-import { contexts, positionAt } from '../../server/src/analysis/interproc';
+import { buildProgram, compactFacts, contexts, positionAt } from '../../server/src/analysis/interproc';
 import { analyseProgram, splitMultiFile } from '../harness/multifile';
 
 const DIR = path.join(__dirname, '..', 'fixtures', 'deadlock');
@@ -75,6 +75,18 @@ for (const name of fs.readdirSync(DIR).filter((f) => f.endsWith('.c')).sort()) {
     );
   });
 }
+
+test('every fixture gives the same findings over compacted facts (the index shares path objects between call sites)', async () => {
+  for (const name of fs.readdirSync(DIR).filter((f) => f.endsWith('.c')).sort()) {
+    const text = fs.readFileSync(path.join(DIR, name), 'utf8');
+    const { crossWaits, classLevel } = expectationsOf(text);
+    const { program, kb } = await analyseProgram(text);
+    const plain = findDeadlocks(program, contexts(program, contextOptionsOf(kb)), kb, { crossWaits, classLevel }).findings.map((f) => `${f.file}:${f.span.start} ${f.code} ${f.message}`);
+    const compacted = buildProgram(program.files.map((f) => ({ path: f.path, facts: compactFacts(f.facts), lineStarts: f.lineStarts })));
+    const got = findDeadlocks(compacted, contexts(compacted, contextOptionsOf(kb)), kb, { crossWaits, classLevel }).findings.map((f) => `${f.file}:${f.span.start} ${f.code} ${f.message}`);
+    assert.deepEqual(got, plain, name);
+  }
+});
 
 test('a fixture expectation that matches nothing fails (the runner is not vacuous)', () => {
   const { expected } = expectationsOf('//- /a.c\nint x;\n//! warning reclaim-deadlock: nothing\n');

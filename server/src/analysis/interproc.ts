@@ -600,24 +600,31 @@ export function contexts(program: Program, options: Partial<ContextOptions> = {}
   const emptyBase = baseKey([], [], false);
   const fsKeyed = opts.fsKeyed;
   keys.set(EMPTY, { base: emptyBase, key: `${emptyBase}|` });
-  const composed = new WeakMap<CallingContext, Map<PathFacts, Composed>>();
+  const composed = new WeakMap<CallingContext, Map<PathFacts, Map<string, Composed>>>();
   const compose = (caller: ProgramFunction, cc: CallingContext, path: PathFacts, at: number): Composed => {
+    // A callers' lock this function drops before the call (bcachefs's `percpu_up_write(&c->mark_lock);
+    // bch2_mark_replicas(…); percpu_down_write(&c->mark_lock);`) is not held by the callee: the rule the deadlock
+    // detector applies at a site (detect.ts holdersOf). A path that took it again holds it in path.held. The result
+    // then depends on the call's position, not only on its path facts (which call sites share: compactFacts).
+    let held = cc.held;
+    const releases = caller.facts.releases;
+    let dropKey = '';
+    if (releases?.length && held.length) {
+      const dropped = releases.filter((r) => r.span.start < at).map((r) => r.cls);
+      if (dropped.length && held.some((h) => dropped.includes(h.cls))) {
+        held = held.filter((h) => !dropped.includes(h.cls));
+        dropKey = [...new Set(dropped)].sort().join(',');
+      }
+    }
     let m = composed.get(cc);
     if (!m) composed.set(cc, (m = new Map()));
-    let c = m.get(path);
+    let byDrop = m.get(path);
+    if (!byDrop) m.set(path, (byDrop = new Map()));
+    let c = byDrop.get(dropKey);
     if (c) return c;
     const file = program.files[caller.file].path;
     const name = caller.facts.name;
     // New arrays only when the path adds something, and of exact size (contexts are many).
-    let held = cc.held;
-    // A callers' lock this function drops before the call (bcachefs's `percpu_up_write(&c->mark_lock);
-    // bch2_mark_replicas(…); percpu_down_write(&c->mark_lock);`) is not held by the callee: the rule the deadlock
-    // detector applies at a site (detect.ts holdersOf). A path that took it again holds it in path.held.
-    const releases = caller.facts.releases;
-    if (releases?.length && held.length) {
-      const dropped = releases.filter((r) => r.span.start < at).map((r) => r.cls);
-      if (dropped.length && held.some((h) => dropped.includes(h.cls))) held = held.filter((h) => !dropped.includes(h.cls));
-    }
     for (const h of path.held) if (!held.some((x) => x.cls === h.cls)) held = held.concat(ann.lock(h, file, name));
     let scopes = cc.scopes;
     for (const s of path.scopes) {
@@ -627,7 +634,7 @@ export function contexts(program: Program, options: Partial<ContextOptions> = {}
     const atomic = cc.atomic || path.atomic;
     const same = held === cc.held && scopes === cc.scopes && atomic === cc.atomic;
     c = { held, scopes, atomic, base: same ? keys.get(cc)!.base : baseKey(held, scopes, atomic, fsKeyed) };
-    m.set(path, c);
+    byDrop.set(dropKey, c);
     return c;
   };
   const bind = (caller: ProgramFunction, cc: CallingContext, site: CallSite, callee: ProgramFunction): Record<string, GfpVal[]> => {

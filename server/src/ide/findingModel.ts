@@ -395,8 +395,11 @@ function build(f: DeadlockFinding, p: DeadlockParts, env: FindingModelEnv, fixed
 
   if (three && p.dep) {
     const d = p.dep;
-    b.thread(d.function, 'task', [
-      acquire(flavorM, declM, false, { note: `${d.function}() holds ${M} here (taken before, in it or a caller)` }),
+    const from = d.from;
+    b.thread(from?.function ?? d.function, 'task', [
+      from
+        ? acquire(flavorM, declM, false, { loc: loc(from.file, from.span), note: `${from.function}(): ${from.api}(${M}), then calls on to ${d.function}()` })
+        : acquire(flavorM, declM, false, { note: `${d.function}() holds ${M} here (taken before, in it or a caller)` }),
       acquire(flavorL, declL, d.read, { loc: loc(d.file, d.span), note: `${d.function}(): ${d.api}(${L}) while holding ${M}` }),
       release(flavorL, declL),
       release(flavorM, declM),

@@ -63,7 +63,7 @@ export interface DeadlockParts {
   /** what reclaim (kswapd, mmu-notifier invalidation, the fault) takes: its context, entry, gate and steps */
   take?: Take;
   /** a chain of three: who takes the held lock while holding the one reclaim takes */
-  dep?: { file: string; function: string; span: Span; api: string; read: boolean };
+  dep?: { file: string; function: string; span: Span; api: string; read: boolean; from?: { file: string; function: string; span: Span; api: string } };
 }
 
 /** Who holds a lock in a context: the lock with the file and function that took it. */
@@ -90,6 +90,8 @@ interface DepWitness {
    * that filesystem's.
    */
   fromFs: string;
+  /** where a caller took the held lock, when the witness holds it through a calling context (ntfs_fallocate's) */
+  from?: { file: string; function: string; span: Span; api: string };
 }
 
 const INODE_LIKE = /^&?(?:[a-z0-9_]*inode(?:_info)?|address_space)(?:->|\.)|^PG_(?:locked|writeback)$/;
@@ -410,7 +412,7 @@ function dependencies(program: Program, ctxs: Contexts): Deps {
       // Only what is held on every path to the acquisition: a lock held on some paths only is usually released
       // under the same condition it was taken under (which the analysis cannot always correlate).
       for (const h of a.heldAlways ?? a.heldBefore) add(h, a.cls, w);
-      for (const c of cs) for (const h of c.held) if (!h.atomic && h.kind !== 'bitlock') add(h.cls, a.cls, { ...w, fromFs: fsOf(h.file) });
+      for (const c of cs) for (const h of c.held) if (!h.atomic && h.kind !== 'bitlock') add(h.cls, a.cls, { ...w, fromFs: fsOf(h.file), from: { file: h.file, function: h.function, span: h.site, api: h.api } });
     }
   }
   return { into };
@@ -470,6 +472,7 @@ function toFinding(c: Candidate, f: ProgramFunction, file: string, ordinal: numb
       rel(s.file, s.span, s.callee ? `${s.function}() calls ${s.callee}()` : `${s.function}() takes ${t.cls} by ${s.api}()`, s.function);
     }
     if (t.cross) chain.push({ function: t.cross.waitsFor, source: t.cross.takes.find((x) => x.cls === t.cls)?.source, what: `${t.cross.waitsFor} takes ${t.cls} (${t.cross.name}: ${t.cross.path.map((p) => p.fn).join(' → ')})` });
+    if (c.dep?.from) rel(c.dep.from.file, c.dep.from.span, `${c.dep.from.function}() takes ${M} by ${c.dep.from.api}(), and with it held reaches ${c.dep.function}()`, c.dep.from.function);
     if (c.dep) rel(c.dep.file, c.dep.span, `${c.dep.function}() takes ${L} by ${c.dep.api}() while holding ${M}`, c.dep.function);
   }
   const report = lockdepReport(reportInput(c, f, file, line, chain));
