@@ -21,6 +21,8 @@ const RECLAIM_FILE = 'deadlocks/fs/demo/demo_cache.c';
 const FAULT_FILE = 'deadlocks/fs/demofs/demofs_file.c';
 /** fs/jffs2 of linux-source-6.12, copied in by run.sh: a real reclaim recursion */
 const JFFS2_FILE = 'deadlocks/fs/jffs2/xattr.c';
+/** fs/ntfs3 of linux-source-6.1, copied in by run.sh: a real page-fault case (docs/evaluation/real-cycles.md G1) */
+const NTFS3_FILE = 'deadlocks/fs/ntfs3/frecord.c';
 /** The key run.sh binds to reclaimLens.simulateDeadlock with models/xfs-ilock-super-cache-scan.rlsim's text. */
 const SIMULATE_DEADLOCK_KEY = 'Control+Alt+Shift+D';
 
@@ -212,6 +214,25 @@ step('Simulate deadlock on a real kernel finding: jffs2 allocates under c->xattr
   await view.locator('.position', { hasText: /^Deadlock \(after step \d+\)/ }).waitFor();
   await wb.dismissHovers();
   await wb.readmeShot('simulate-real-jffs2', wb.page.locator('.part.editor'));
+}, { timeout: 180_000 });
+
+step('Simulate deadlock on a real page-fault case: ntfs3 copies fiemap extents to user memory under ni_lock, which its ->read_folio takes', async () => {
+  await wb.openFile(NTFS3_FILE);
+  await wb.gotoLine(2157, 6); // `if (copy_to_user(fieinfo->fi_extents_start, fe_k, …` under ni_lock (ntfs_fiemap)
+  await wb.activeEditor().locator('.squiggly-warning').first().waitFor({ timeout: 120_000 });
+  await wb.focusEditor();
+  await wb.runQuickFix('Simulate deadlock: ni_fiemap() (fault-deadlock)');
+  const view = wb.simulationView();
+  await view.locator('h1', { hasText: 'fault-deadlock in ni_fiemap() at deadlocks/fs/ntfs3/frecord.c:2157' }).waitFor({ timeout: 60_000 });
+  await view.locator('.verdict.deadlock', { hasText: 'Deadlock' }).waitFor();
+  // One task deadlocks on itself: the fault reads the resident file's folio through ntfs_read_folio(), which takes ni_lock.
+  const heads = (await view.locator('.timeline .heads .head').allInnerTexts()).map(normalise);
+  assert.ok(heads.length === 1 && heads[0].startsWith('ntfs_fiemap'), heads.join(' | '));
+  await view.locator('.timeline .card .label', { hasText: 'fault(ntfs_read_folio)' }).first().waitFor();
+  await view.locator('button[data-act="last"]').click();
+  await view.locator('.position', { hasText: /^Deadlock \(after step \d+\)/ }).waitFor();
+  await wb.dismissHovers();
+  await wb.readmeShot('simulate-real-ntfs3', wb.page.locator('.part.editor'));
 }, { timeout: 180_000 });
 
 step('Simulate deadlock opens the simulation view with the threads and locks of the scenario', async () => {

@@ -74,6 +74,12 @@ jffs2="$root/.cache/kernel/6.12/fs/jffs2"
 [ -d "$jffs2" ] || { echo "e2e: $jffs2 is missing: run scripts/extract-kernel.sh first" >&2; exit 1; }
 mkdir -p "$run/workspace/deadlocks/fs"
 cp -r "$jffs2" "$run/workspace/deadlocks/fs/jffs2"
+# A real page-fault case: fs/ntfs3 of linux-source-6.1: ni_fiemap() copies to the user's buffer under ni_lock; a
+# fault on a mapping of the same resident file reads it through ntfs_read_folio(), which takes ni_lock
+# (docs/evaluation/real-cycles.md, G1).
+ntfs3="$root/.cache/kernel/6.1/fs/ntfs3"
+[ -d "$ntfs3" ] || { echo "e2e: $ntfs3 is missing: run scripts/extract-kernel.sh first" >&2; exit 1; }
+cp -r "$ntfs3" "$run/workspace/deadlocks/fs/ntfs3"
 cat > "$run/data/User/settings.json" <<'EOF'
 {
   "workbench.startupEditor": "none",
