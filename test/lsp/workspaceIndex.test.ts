@@ -230,6 +230,41 @@ test('the kernel-like workspace is indexed and the reclaim deadlock is shown, ho
   assert.equal(s.progressCreated, creates, 'not indexed again');
 });
 
+test('the hover on an allocation shows its masks in the calling contexts the workspace index found', { timeout: 4 * TIMEOUT }, async () => {
+  const ws = tempDir(path.join(os.tmpdir(), 'rl-wsindex-contexts-'));
+  write(path.join(ws, 'Makefile'), 'VERSION = 6\nPATCHLEVEL = 12\nSUBLEVEL = 0\n');
+  const helperText = 'void *demo_helper(void)\n{\n\treturn kmalloc(64, GFP_KERNEL);\n}\n';
+  const helper = path.join(ws, 'fs', 'demo', 'helper.c');
+  write(helper, helperText);
+  write(path.join(ws, 'fs', 'demo', 'callers.c'), [
+    'extern void *demo_helper(void);',
+    'int demo_in_scope(void)',
+    '{',
+    '\tunsigned int flags = memalloc_nofs_save();',
+    '\tkfree(demo_helper());',
+    '\tmemalloc_nofs_restore(flags);',
+    '\treturn 0;',
+    '}',
+    'int demo_plain(void)',
+    '{',
+    '\tkfree(demo_helper());',
+    '\treturn 0;',
+    '}',
+    '',
+  ].join('\n'));
+  write(path.join(ws, 'mm', 'empty.c'), 'int demo_nothing;\n'); // fs/ and mm/: a kernel-like tree
+  const uri = pathToFileURL(helper).toString();
+  const s = await startServer(ws, {});
+  await s.until('the index ready', () => s.logs.some((l) => /workspace index: ready in/.test(l)));
+  await s.conn.sendNotification('textDocument/didOpen', { textDocument: { uri, languageId: 'c', version: 1, text: helperText } });
+  const hover = await s.conn.sendRequest('textDocument/hover', { textDocument: { uri }, position: { line: 2, character: 9 } }) as Hover;
+  const value = (hover.contents as { value: string }).value;
+  assert.match(value, /\*\*kmalloc\(\)\*\*/);
+  assert.match(value, /\*\*In its calling contexts\*\* \(workspace index\):/);
+  assert.match(value, /- `GFP_NOFS` from 1 caller \(memalloc_nofs_save\(\) in \[demo_in_scope\(\)\]\(file:\/\/[^)]*\/fs\/demo\/callers\.c#L4\)\) via \[demo_in_scope\(\)\]\(file:[^)]*callers\.c#L5\) → demo_helper\(\)/);
+  assert.match(value, /- `GFP_KERNEL` from 1 caller via \[demo_plain\(\)\]\(file:[^)]*callers\.c#L11\) → demo_helper\(\)/);
+});
+
 test('a folder that is not a kernel tree is not indexed under auto; on indexes it; a missing kernel.root is reported', { timeout: 4 * TIMEOUT }, async () => {
   const ws = tempDir(path.join(os.tmpdir(), 'rl-wsindex-plain-'));
   const shrinker = path.join(ws, 'shrinker.c');

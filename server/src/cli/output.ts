@@ -8,6 +8,7 @@ import { positionOf } from '../analysis/lines';
 import type { KbView } from '../analysis/kbView';
 import { groupSite } from '../ide/siteView';
 import { findingId } from '../ide/findingModel';
+import { contextSummary, type SiteContextSummary } from '../ide/siteContexts';
 
 /** One analysed file; positions come from its line starts when given (the CLI keeps no texts: '' then), else its text. */
 export interface AnalysedFile {
@@ -133,18 +134,8 @@ export interface JsonSite {
   contexts?: JsonSiteContext[];
 }
 
-export interface JsonSiteContext {
-  effective: string;
-  callers: number;
-  /** from the call where the context's state begins down to the site's function; each link a call in `function` */
-  chain: { function: string; file: string; line: number; callee: string }[];
-  /** links left out of the middle of a long chain */
-  elided?: number;
-  /** locks the callers hold and scopes they opened (the site's own are in `held` and `scopes`) */
-  held: string[];
-  atomic: boolean;
-  scopes: { api: string; flags: string[]; file: string; line: number; function: string }[];
-}
+/** A site's mask in its calling contexts (ide/siteContexts.ts: the same shape the editor's hover uses). */
+export type JsonSiteContext = SiteContextSummary;
 
 /** The calling contexts of the sites (CLI): per file index, function index and site index. */
 export interface SiteContextSource {
@@ -161,7 +152,7 @@ export function sitesOf(files: AnalysedFile[], contexts?: SiteContextSource): Js
       const site = siteJson(f, pos, s);
       if (contexts) {
         const cs = contexts.get(fi, fni, si) ?? [];
-        site.contexts = cs.map((c) => contextJson(c, contexts.line));
+        site.contexts = cs.map((c) => contextSummary(c, contexts.line));
         if (cs.length) site.effective = [...new Set(cs.map((c) => c.effective))];
       }
       out.push(site);
@@ -170,15 +161,6 @@ export function sitesOf(files: AnalysedFile[], contexts?: SiteContextSource): Js
   return out;
 }
 
-function contextJson(c: SiteContext, line: (file: string, offset: number) => number): JsonSiteContext {
-  return {
-    effective: c.effective, callers: c.callers,
-    chain: c.chain.map((l) => ({ function: l.function, file: l.file, line: line(l.file, l.span.start), callee: l.callee })),
-    ...(c.elided ? { elided: c.elided } : {}),
-    held: c.held.map((h) => h.cls), atomic: c.atomic,
-    scopes: c.scopes.map((s) => ({ api: s.api, flags: [...s.flags], file: s.file, line: line(s.file, s.site.start), function: s.function })),
-  };
-}
 
 function siteJson(f: AnalysedFile, pos: (offset: number) => { line: number; column: number }, s: AllocSite): JsonSite {
   const m = f.kb.gfp;

@@ -3,16 +3,17 @@ import type { AllocSite, FileFacts } from '../analysis/facts';
 import { lineOf } from '../analysis/lines';
 import type { GfpModel } from '../model/gfp';
 import { groupSite, pathsLabel, type MaskGroup } from './siteView';
+import { siteKeyOf, type SiteKey } from './siteContexts';
 import type { HoverResult } from './types';
 
-export function hover(facts: FileFacts, text: string, offset: number, model: GfpModel): HoverResult | undefined {
+export function hover(facts: FileFacts, text: string, offset: number, model: GfpModel): (HoverResult & { site: SiteKey }) | undefined {
   for (const fn of facts.functions) {
     if (offset < fn.span.start || offset > fn.span.end) continue;
-    for (const site of fn.sites) {
+    for (const [i, site] of fn.sites.entries()) {
       const onCallee = offset >= site.callee.start && offset <= site.callee.end;
       const onGfp = site.gfpArg && offset >= site.gfpArg.start && offset <= site.gfpArg.end;
       if (!onCallee && !onGfp) continue;
-      return { range: onGfp ? site.gfpArg! : site.callee, markdown: siteMarkdown(site, { text }, model) };
+      return { range: onGfp ? site.gfpArg! : site.callee, markdown: siteMarkdown(site, { text }, model), site: siteKeyOf(fn.sites, i, fn.name) };
     }
   }
   return undefined;

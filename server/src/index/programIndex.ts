@@ -14,6 +14,7 @@ import { AnalysisHost } from '../ide/host';
 import { findingModel, SIMULABLE_CODES } from '../ide/findingModel';
 import { deadlockRequires, type ProgramFindingLike } from '../ide/programDiagnostics';
 import { deadlockTargetOf } from '../ide/fixes/deadlockTarget';
+import { programSiteContexts, type FileSiteContexts } from '../ide/siteContexts';
 import type { DeadlockFinding } from '../analysis/deadlock/detect';
 import { collectSourceFiles } from '../io/sourceTree';
 import { initParser } from '../syntax/parser';
@@ -47,6 +48,8 @@ export interface IndexSnapshot {
   files: number;
   /** milliseconds: program = prune + call graph + contexts, deadlocks = findDeadlocks */
   timings: { program: number; deadlocks: number };
+  /** per file: the masks of its allocation sites in their calling contexts (hovers) */
+  siteContexts: Record<string, FileSiteContexts[]>;
 }
 
 export interface IndexEvents {
@@ -198,7 +201,8 @@ export class ProgramIndex {
       need(f.file);
       for (const r of f.related) need(r.file);
     }
-    return { findings, lineStarts, files: this.files.size, timings: { program: t1 - t0, deadlocks: t2 - t1 } };
+    const siteContexts = programSiteContexts(program, ctxs, view.gfp, line);
+    return { findings, lineStarts, files: this.files.size, timings: { program: t1 - t0, deadlocks: t2 - t1 }, siteContexts };
   }
 
   private rel(abs: string): string {

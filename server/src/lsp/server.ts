@@ -324,7 +324,10 @@ export function startServer(connection: Connection = createConnection(ProposedFe
     const r = await analysisOf(doc);
     if (!r?.st.analysis) return null;
     const h = hover(r.st.analysis.facts, r.st.analysis.text, doc.offsetAt(p.position), r.st.analysis.kb.gfp);
-    return wsIndex.withReports(h ? toHover(h, doc) : null, doc.uri, p.position, r.config.diagnostics);
+    // The masks in the site's calling contexts, from the workspace index's last whole-program pass.
+    const inContexts = h ? wsIndex.contextsMarkdownAt(doc.uri, h.site) : undefined;
+    const withContexts = h && inContexts ? { ...h, markdown: `${h.markdown}\n\n---\n\n${inContexts}` } : h;
+    return wsIndex.withReports(withContexts ? toHover(withContexts, doc) : null, doc.uri, p.position, r.config.diagnostics);
   }));
 
   // Quick fixes, each verified by re-analysis (ide/fixes), and source.fixAll.reclaimLens.

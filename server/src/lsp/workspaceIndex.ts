@@ -17,6 +17,7 @@ import { MarkupKind } from 'vscode-languageserver/node';
 import { positionAt } from '../analysis/interproc';
 import { programDiagnostics, reportMarkdown, type ProgramFindingLike } from '../ide/programDiagnostics';
 import type { DiagnosticsConfig, TextRange } from '../ide/types';
+import { contextsMarkdown, type FileSiteContexts, type SiteKey } from '../ide/siteContexts';
 import { defaultCacheDir } from '../index/cache';
 import { workerScript } from '../index/pool';
 import type { DeadlockOptions, IndexPlan, IndexSnapshot } from '../index/programIndex';
@@ -72,6 +73,7 @@ export class WorkspaceIndex {
   private progress: Promise<WorkDoneProgressServerReporter> | undefined;
   private findings = new Map<string, ProgramFindingLike[]>();
   private lineStarts: Record<string, Uint32Array> = {};
+  private siteContexts: Record<string, FileSiteContexts[]> = {};
   private diagConfig: DiagnosticsConfig = { disabled: [], minimumSeverity: 'hint' };
   private deadlock: DeadlockOptions = { classLevel: true, crossWaits: [] };
   private published = new Map<string, string>();
@@ -110,6 +112,7 @@ export class WorkspaceIndex {
     this.plan = plan;
     this.findings = new Map();
     this.lineStarts = {};
+    this.siteContexts = {};
     this.publishChanges(false);
     if (!plan) {
       this.state = 'off';
@@ -371,6 +374,7 @@ export class WorkspaceIndex {
     }
     this.findings = byFile;
     this.lineStarts = s.lineStarts;
+    this.siteContexts = s.siteContexts ?? {};
     return this.publishChanges(false);
   }
 
@@ -398,6 +402,22 @@ export class WorkspaceIndex {
       else void this.env.connection.sendDiagnostics({ uri, diagnostics: this.diagnosticsFor(uri) });
     }
     return n;
+  }
+
+  /**
+   * The hover's section on an allocation's masks in its calling contexts, from the last whole-program pass (the
+   * file as indexed: a site is found by its function, api and ordinal, so an edit elsewhere does not lose it).
+   */
+  contextsMarkdownAt(uri: string, key: SiteKey): string | undefined {
+    const abs = absOf(uri);
+    const rel = abs && this.plan ? relativeTo(this.plan.root, abs) : undefined;
+    if (rel === undefined) return undefined;
+    const hit = this.siteContexts[rel]?.find((x) => x.key.function === key.function && x.key.api === key.api && x.key.ordinal === key.ordinal);
+    if (!hit) return undefined;
+    return contextsMarkdown(hit.contexts, (file, line) => {
+      const u = this.uriOf(file);
+      return u ? `${u}#L${line}` : undefined;
+    });
   }
 
   private rawFor(uri: string): ProgramFindingLike[] | undefined {
