@@ -6,7 +6,7 @@ import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { test } from 'node:test';
-import { localIncludeNames, readLocalIncludes } from '../../server/src/io/localIncludes';
+import { localIncludeNames, readLocalIncludes, type HeaderReads } from '../../server/src/io/localIncludes';
 import { tempDir } from '../harness/tmp';
 
 const decode = (b: Uint8Array) => (b.includes(0) ? undefined : Buffer.from(b).toString('latin1'));
@@ -35,4 +35,18 @@ test('headers are read relative to the including file, breadth-first, once each,
   assert.deepEqual(got, ['a.h', path.join('sub', 'b.h'), path.join('sub', 'c.h')]);
   assert.deepEqual(readLocalIncludes(main, text, decode, { ...limits, headers: 2 }).map((h) => path.relative(dir, h.path)), ['a.h', path.join('sub', 'b.h')]);
   assert.deepEqual(readLocalIncludes(main, text, decode, { ...limits, depth: 1 }).map((h) => path.relative(dir, h.path)), ['a.h']);
+});
+
+test('a run reads a header once for all its includers, and again when it changes', () => {
+  const dir = tempDir(path.join(os.tmpdir(), 'rl-includes-reads-'));
+  fs.writeFileSync(path.join(dir, 'h.h'), 'static inline void a(void) {}\n');
+  const reads: HeaderReads = new Map();
+  const first = readLocalIncludes(path.join(dir, 'a.c'), '#include "h.h"\n', decode, undefined, reads);
+  const second = readLocalIncludes(path.join(dir, 'b.c'), '#include "h.h"\n', decode, undefined, reads);
+  assert.equal(first.length, 1);
+  assert.equal(second[0], first[0], 'the same header object: read once');
+  fs.writeFileSync(path.join(dir, 'h.h'), 'static inline void a(void) { b(); }\n');
+  const third = readLocalIncludes(path.join(dir, 'c.c'), '#include "h.h"\n', decode, undefined, reads);
+  assert.notEqual(third[0], first[0]);
+  assert.match(third[0].text, /b\(\)/);
 });

@@ -26,8 +26,11 @@ export interface FileAnalysis {
   ms: number;
 }
 
-/** Headers whose effects are remembered (per kernel version and text): a directory's .c files share theirs. */
-const HEADER_MEMO = 64;
+/**
+ * Headers whose effects are remembered (per kernel version and text), least recently used first out: a directory's
+ * .c files share theirs (a btrfs file includes some 20 of its ~100 local headers).
+ */
+const HEADER_MEMO = 1024;
 
 export class AnalysisHost {
   private readonly headerMemo = new Map<string, CalleeEffects>();
@@ -47,7 +50,10 @@ export class AnalysisHost {
     for (const h of headers) {
       const key = `${kernelVersion}\0${h.text}`;
       let effects = this.headerMemo.get(key);
-      if (!effects) {
+      if (effects) {
+        this.headerMemo.delete(key);
+        this.headerMemo.set(key, effects);
+      } else {
         effects = new Map();
         const file = this.parse(h.text);
         try {

@@ -3,7 +3,7 @@
 // (so memory holds a bounded window of texts, not the whole tree).
 import * as fs from 'node:fs';
 import type { FileFacts } from '../analysis/facts';
-import { readLocalIncludes, LOCAL_INCLUDE_LIMITS, type LocalHeader } from '../io/localIncludes';
+import { readLocalIncludes, LOCAL_INCLUDE_LIMITS, type HeaderReads, type LocalHeader } from '../io/localIncludes';
 import { BUILTIN_FILES } from '../model/kb';
 import { decodeSource } from '../syntax/sourceFile';
 import { hashBytes, type FactsCache } from './cache';
@@ -38,6 +38,7 @@ export interface AnalyseFilesOptions {
 
 export async function analyseFiles(files: readonly string[], o: AnalyseFilesOptions): Promise<void> {
   const pool = new WorkerPool(Math.max(1, o.jobs), { kbOverrides: o.kbOverrides?.files ?? [] });
+  const headerReads: HeaderReads = new Map();
   const analyser = analyserKey(o.kbOverrides?.key);
   const window = Math.max(4, o.jobs * 4);
   const results = new Map<number, FileResult | null>();
@@ -67,7 +68,7 @@ export async function analyseFiles(files: readonly string[], o: AnalyseFilesOpti
       results.set(i, null);
       return;
     }
-    const headers = localHeadersOf(abs, decoded.text);
+    const headers = localHeadersOf(abs, decoded.text, headerReads);
     const key = { contentHash: contentHashOf(bytes, headers), analyser, kernelVersion: o.kernelVersion, disabledChecks: o.disabledChecks };
     let facts = o.cache?.get(key);
     if (!facts) {
@@ -99,14 +100,21 @@ export async function analyseFiles(files: readonly string[], o: AnalyseFilesOpti
   }
 }
 
-/** The local headers of a file (io/localIncludes.ts), decoded as the file is. */
-export function localHeadersOf(abs: string, text: string): LocalHeader[] {
-  return readLocalIncludes(abs, text, (b) => decodeSource(b, { maxBytes: LOCAL_INCLUDE_LIMITS.bytes }).text);
+/** The local headers of a file (io/localIncludes.ts), decoded as the file is; `reads` shares the reads of a run. */
+export function localHeadersOf(abs: string, text: string, reads?: HeaderReads): LocalHeader[] {
+  return readLocalIncludes(abs, text, (b) => decodeSource(b, { maxBytes: LOCAL_INCLUDE_LIMITS.bytes }).text, LOCAL_INCLUDE_LIMITS, reads);
 }
+
+const headerHashes = new WeakMap<LocalHeader, string>();
 
 /** A file's cache identity: its bytes, and the bytes of the local headers whose effects its analysis used. */
 export function contentHashOf(bytes: Uint8Array, headers: readonly LocalHeader[]): string {
   const own = hashBytes(bytes);
   if (!headers.length) return own;
-  return hashBytes(Buffer.from([own, ...headers.map((h) => hashBytes(h.bytes))].join('\n')));
+  const hashOf = (h: LocalHeader) => {
+    let x = headerHashes.get(h);
+    if (x === undefined) headerHashes.set(h, (x = hashBytes(h.bytes)));
+    return x;
+  };
+  return hashBytes(Buffer.from([own, ...headers.map(hashOf)].join('\n')));
 }

@@ -16,6 +16,7 @@ import { deadlockRequires, type ProgramFindingLike } from '../ide/programDiagnos
 import { deadlockTargetOf } from '../ide/fixes/deadlockTarget';
 import { programSiteContexts, type FileSiteContexts } from '../ide/siteContexts';
 import type { DeadlockFinding } from '../analysis/deadlock/detect';
+import type { HeaderReads } from '../io/localIncludes';
 import { collectSourceFiles } from '../io/sourceTree';
 import { initParser } from '../syntax/parser';
 import { decodeSource } from '../syntax/sourceFile';
@@ -69,6 +70,8 @@ const tick = () => new Promise<void>((resolve) => setImmediate(resolve));
 
 export class ProgramIndex {
   private files = new Map<string, Kept>();
+  /** local headers read for refreshes, by path (re-read when their size or time changes) */
+  private headerReads: HeaderReads = new Map();
   private order: string[] = [];
   private names = new Map<string, string>();
   private host: Promise<AnalysisHost> | undefined;
@@ -137,7 +140,7 @@ export class ProgramIndex {
         this.drop(rel);
         continue;
       }
-      const headers = localHeadersOf(a, decoded.text);
+      const headers = localHeadersOf(a, decoded.text, this.headerReads);
       const key = { contentHash: contentHashOf(bytes, headers), analyser: analyserKey(this.plan.kbOverrides?.key), kernelVersion: this.plan.kernelVersion, disabledChecks: [] };
       let facts = this.cache?.get(key);
       if (!facts) {

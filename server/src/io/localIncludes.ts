@@ -30,7 +30,13 @@ export function localIncludeNames(text: string): string[] {
  * The local headers of `abs` (whose text is `text`), readable ones only, in include order, each once. `decode` turns
  * a header's bytes into text (the caller's decodeSource), or undefined for a file not to read (binary).
  */
-export function readLocalIncludes(abs: string, text: string, decode: (bytes: Uint8Array) => string | undefined, limits = LOCAL_INCLUDE_LIMITS): LocalHeader[] {
+export function readLocalIncludes(
+  abs: string,
+  text: string,
+  decode: (bytes: Uint8Array) => string | undefined,
+  limits = LOCAL_INCLUDE_LIMITS,
+  reads?: HeaderReads,
+): LocalHeader[] {
   const out: LocalHeader[] = [];
   const seen = new Set<string>([path.resolve(abs)]);
   let level: { dir: string; text: string }[] = [{ dir: path.dirname(abs), text }];
@@ -42,21 +48,41 @@ export function readLocalIncludes(abs: string, text: string, decode: (bytes: Uin
         const p = path.resolve(dir, name);
         if (seen.has(p) || !p.endsWith('.h')) continue;
         seen.add(p);
-        let bytes: Uint8Array;
-        try {
-          const st = fs.statSync(p);
-          if (!st.isFile() || st.size > limits.bytes) continue;
-          bytes = fs.readFileSync(p);
-        } catch {
-          continue;
-        }
-        const decoded = decode(bytes);
-        if (decoded === undefined) continue;
-        out.push({ path: p, bytes, text: decoded });
-        next.push({ dir: path.dirname(p), text: decoded });
+        const h = readHeader(p, decode, limits, reads);
+        if (!h) continue;
+        out.push(h);
+        next.push({ dir: path.dirname(p), text: h.text });
       }
     }
     level = next;
   }
   return out;
+}
+
+/**
+ * Headers already read in this run, by path, with the size and modification time they had: a header included by a
+ * hundred files of a directory is read once (a changed file is read again).
+ */
+export type HeaderReads = Map<string, { size: number; mtimeMs: number; header: LocalHeader | undefined }>;
+
+function readHeader(p: string, decode: (bytes: Uint8Array) => string | undefined, limits: typeof LOCAL_INCLUDE_LIMITS, reads?: HeaderReads): LocalHeader | undefined {
+  let st: fs.Stats;
+  try {
+    st = fs.statSync(p);
+  } catch {
+    return undefined;
+  }
+  if (!st.isFile() || st.size > limits.bytes) return undefined;
+  const had = reads?.get(p);
+  if (had && had.size === st.size && had.mtimeMs === st.mtimeMs) return had.header;
+  let header: LocalHeader | undefined;
+  try {
+    const bytes = fs.readFileSync(p);
+    const text = decode(bytes);
+    header = text === undefined ? undefined : { path: p, bytes, text };
+  } catch {
+    header = undefined;
+  }
+  reads?.set(p, { size: st.size, mtimeMs: st.mtimeMs, header });
+  return header;
 }
