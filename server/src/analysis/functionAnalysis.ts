@@ -252,8 +252,8 @@ const EFFECT_ROUNDS = 3;
  * (calleeEffectsOf from annotations, deriveCalleeEffects from code). Functions are analysed callees first (the
  * same-file call graph, read off the token index), so a caller of a lock wrapper or scope opener defined here sees
  * its effect on the first walk; `external` gives the effects of functions defined outside the file (its local
- * headers' static inline functions, ide/host.ts headerEffects); only callers inside recursion are walked again when an effect they saw changed
- * (bounded). A failure in one function is recorded and never stops the others.
+ * headers' static inline functions, ide/host.ts headerEffects); only callers inside recursion are walked again when
+ * an effect they saw changed (bounded). A failure in one function is recorded and never stops the others.
  */
 export function analyseFunctions(
   fns: readonly FunctionInfo[],
@@ -801,9 +801,8 @@ function applyCalleeEffects(s: AState, callee: { params: string[]; effects: Call
       continue;
     }
     // A lock of an embedded object the caller passes by address (`f2fs_up_write(&sbi->cp_rwsem)`): that object's class.
-    const byArg = 'cls' in e && e.param !== undefined ? args[e.param] : undefined;
-    const byArgText = byArg ? ctx.run.file.text.slice(byArg.startIndex, byArg.endIndex) : '';
-    const cls = 'held' in e ? e.held.cls : 'cls' in e ? (byArgText.trimStart().startsWith('&') ? lockClassFromText(byArgText, ctx.types, ctx.lockContexts) : e.cls) : lockClassFromText(substitute(e.expr), ctx.types, ctx.lockContexts);
+    const byArg = 'param' in e && e.param !== undefined ? objectClass(args[e.param], ctx) : undefined;
+    const cls = 'held' in e ? e.held.cls : 'cls' in e ? byArg ?? e.cls : lockClassFromText(substitute(e.expr), ctx.types, ctx.lockContexts);
     if (e.op === 'release') {
       const i = lastIndex(s.held, (h) => h.cls === cls);
       if (i >= 0) s = { ...s, held: s.held.filter((_, j) => j !== i) };
@@ -811,12 +810,10 @@ function applyCalleeEffects(s: AState, callee: { params: string[]; effects: Call
       // enable_locking() → up_write(&ls->ls_in_recovery), held by dlm_recoverd): a foreign release here too.
       else recordForeignRelease(ctx, cls, call);
     } else if ('held' in e) {
-      const arg = e.param !== undefined ? args[e.param] : undefined;
-      const argText = arg ? ctx.run.file.text.slice(arg.startIndex, arg.endIndex) : '';
-      const held = argText.trimStart().startsWith('&') ? { ...e.held, cls: lockClassFromText(argText, ctx.types, ctx.lockContexts) } : e.held;
+      const held = byArg ? { ...e.held, cls: byArg } : e.held;
       // Then the call is where this function takes that class (the wrapper's own acquisition names only the wrapped
       // field's class): recorded as its acquisition, so what reclaim and faults take through it is known per object.
-      if (held !== e.held) recordEffectAcquire(ctx, held, api, call, s);
+      if (byArg) recordEffectAcquire(ctx, held, api, call, s);
       s = { ...s, held: [...s.held, { ...held, api, site: span(call) }] };
     } else {
       const atomicLike = s.held.find((h) => h.cls === cls);
@@ -824,6 +821,13 @@ function applyCalleeEffects(s: AState, callee: { params: string[]; effects: Call
     }
   }
   return s;
+}
+
+/** The class of an embedded lock object passed by address (`&sbi->cp_rwsem`); undefined for any other argument. */
+function objectClass(arg: Node | undefined, ctx: WalkCtx): string | undefined {
+  if (!arg) return undefined;
+  const text = ctx.run.file.text.slice(arg.startIndex, arg.endIndex);
+  return text.trimStart().startsWith('&') ? lockClassFromText(text, ctx.types, ctx.lockContexts) : undefined;
 }
 
 /** A held lock the function declares its caller holds (`__must_hold`, lockdep_assert_held()) rather than takes. */
@@ -1027,13 +1031,7 @@ function recordAcquires(api: LockApiEntry, args: Node[], site: Node, states: rea
       ctx.acquireIndex.set(key, a);
       ctx.run.acquires.push(a);
     }
-    // Spinning holders are left out: taking a sleeping lock under one is sleep-in-atomic, not a dependency.
-    for (const c of states) {
-      const here: string[] = [];
-      for (const h of c.s.held) if (h.cls !== cls && !h.atomic && !here.includes(h.cls)) here.push(h.cls);
-      for (const x of here) if (!a.heldBefore.includes(x)) a.heldBefore.push(x);
-      a.heldAlways = a.heldAlways === undefined ? here : a.heldAlways.filter((x) => here.includes(x));
-    }
+    for (const c of states) noteHeldBefore(a, c.s);
   }
 }
 
@@ -1047,8 +1045,16 @@ function recordEffectAcquire(ctx: WalkCtx, h: Omit<HeldLock, 'api' | 'site'>, ap
     ctx.acquireIndex.set(key, a);
     ctx.run.acquires.push(a);
   }
+  noteHeldBefore(a, s);
+}
+
+/**
+ * The classes held before an acquisition on one more path: any path (heldBefore) and every path (heldAlways).
+ * Spinning holders are left out: taking a sleeping lock under one is sleep-in-atomic, not a dependency.
+ */
+function noteHeldBefore(a: LockAcquire, s: AState) {
   const here: string[] = [];
-  for (const x of s.held) if (x.cls !== h.cls && !x.atomic && !here.includes(x.cls)) here.push(x.cls);
+  for (const x of s.held) if (x.cls !== a.cls && !x.atomic && !here.includes(x.cls)) here.push(x.cls);
   for (const x of here) if (!a.heldBefore.includes(x)) a.heldBefore.push(x);
   a.heldAlways = a.heldAlways === undefined ? here : a.heldAlways.filter((x) => here.includes(x));
 }
