@@ -63,7 +63,7 @@ export interface DeadlockParts {
   /** what reclaim (kswapd, mmu-notifier invalidation, the fault) takes: its context, entry, gate and steps */
   take?: Take;
   /** a chain of three: who takes the held lock while holding the one reclaim takes */
-  dep?: { file: string; function: string; span: Span; api: string; read: boolean; from?: { file: string; function: string; span: Span; api: string } };
+  dep?: Witness;
 }
 
 /** Who holds a lock in a context: the lock with the file and function that took it. */
@@ -77,21 +77,29 @@ interface Holder {
   resource?: boolean;
 }
 
-interface DepWitness {
+/** Where a lock is taken: the lock-order witness's acquisition, or where its held lock was taken. */
+export interface WitnessSite {
   file: string;
   function: string;
   span: Span;
   api: string;
+}
+
+/** A lock-order witness as findings carry it: who takes the held lock while holding the one reclaim takes. */
+export interface Witness extends WitnessSite {
   /** the witness takes the held lock shared */
   read: boolean;
+  /** where a caller took the held lock, when the witness holds it through a calling context (ntfs_fallocate's) */
+  from?: WitnessSite;
+}
+
+interface DepWitness extends Witness {
   /**
    * The filesystem where the held (`from`) lock was taken: a caller's, when the witness holds it through its
    * calling context (ovl_splice_write's i_rwsem around the generic pipe lock). A class keyed per filesystem type is
    * that filesystem's.
    */
   fromFs: string;
-  /** where a caller took the held lock, when the witness holds it through a calling context (ntfs_fallocate's) */
-  from?: { file: string; function: string; span: Span; api: string };
 }
 
 const INODE_LIKE = /^&?(?:[a-z0-9_]*inode(?:_info)?|address_space)(?:->|\.)|^PG_(?:locked|writeback)$/;
