@@ -1307,6 +1307,17 @@ function buildCondSpec(cond: Node, ctx: WalkCtx, depth: number): CondSpec {
       const l = n.childForFieldName('left');
       const r = n.childForFieldName('right');
       if ((op === '&&' || op === '||') && l && r) return { k: op === '&&' ? 'and' : 'or', l: buildCondSpec(l, ctx, depth + 1), r: buildCondSpec(r, ctx, depth + 1) };
+      // `mutex_lock_interruptible(&m) == 0` is `!mutex_lock_interruptible(&m)`, `… != 0` the call itself, and
+      // `… < 0` a failure: the same edges as the plain forms (i915's __i915_ggtt_pin takes vm->mutex this way).
+      const zero = (x: Node | null) => !!x && /^0[uUlL]*$/.test(x.text.trim());
+      if ((op === '==' || op === '!=') && l && r && (zero(l) || zero(r))) {
+        const inner = buildCondSpec(zero(r) ? l : r, ctx, depth + 1);
+        if (inner.k === 'fallible' || inner.k === 'trylock') return op === '==' ? { k: 'not', of: inner } : inner;
+      }
+      if (op === '<' && l && zero(r)) {
+        const inner = buildCondSpec(l, ctx, depth + 1);
+        if (inner.k === 'fallible') return inner;
+      }
       // `x & FLAG`, `p != NULL`, `n > 0`: remembered by their text when they have no side effect.
       const text = ctx.run.file.text.slice(n.startIndex, n.endIndex);
       const key = text.replace(/\s+/g, '');
