@@ -789,12 +789,12 @@ export interface SiteContext {
  * For each allocation site of a function with callers in the program: the effective mask in every calling context
  * (the gfp parameter replaced by the values callers pass, then the callers' scopes applied after the site's own),
  * grouped by mask. Indexed by function, then by the site's index in facts.sites. Roots are left out: their masks are
- * the per-path ones.
+ * the per-path ones. `only` restricts it to some functions (one file's, for a hover).
  */
-export function siteContexts(program: Program, ctxs: Contexts, model: GfpModel): Map<FunctionId, SiteContext[][]> {
+export function siteContexts(program: Program, ctxs: Contexts, model: GfpModel, only?: (fn: ProgramFunction) => boolean): Map<FunctionId, SiteContext[][]> {
   const out = new Map<FunctionId, SiteContext[][]>();
   for (const fn of program.functions) {
-    if (!fn.facts.sites.length) continue;
+    if (!fn.facts.sites.length || (only && !only(fn))) continue;
     const cs = ctxs.get(fn.id);
     if (!cs || !cs.some((c) => c.callers > 0)) continue;
     out.set(fn.id, fn.facts.sites.map((s) => siteInContexts(fn.facts, s, cs, model)));

@@ -40,18 +40,19 @@ export interface FileSiteContexts {
   contexts: SiteContextSummary[];
 }
 
-/** Every site with callers in the program, per file (program paths), with its contexts. */
-export function programSiteContexts(program: Program, ctxs: Contexts, model: GfpModel, line: (file: string, offset: number) => number): Record<string, FileSiteContexts[]> {
-  const out: Record<string, FileSiteContexts[]> = {};
-  for (const [id, perSite] of siteContexts(program, ctxs, model)) {
+/** The sites of one program file that have callers in the program, with their contexts (a hover asks per file). */
+export function fileSiteContexts(program: Program, ctxs: Contexts, model: GfpModel, file: string, line: (file: string, offset: number) => number): FileSiteContexts[] {
+  const fi = program.files.findIndex((f) => f.path === file);
+  if (fi < 0) return [];
+  const out: FileSiteContexts[] = [];
+  for (const [id, perSite] of siteContexts(program, ctxs, model, (fn) => fn.file === fi)) {
     const fn = program.functions[id];
-    const file = program.files[fn.file].path;
     const seen = new Map<string, number>();
     fn.facts.sites.forEach((s, i) => {
       const ordinal = seen.get(s.api) ?? 0;
       seen.set(s.api, ordinal + 1);
       if (!perSite[i].length) return;
-      (out[file] ??= []).push({ key: { function: fn.facts.name, api: s.api, ordinal }, contexts: perSite[i].map((c) => contextSummary(c, line)) });
+      out.push({ key: { function: fn.facts.name, api: s.api, ordinal }, contexts: perSite[i].map((c) => contextSummary(c, line)) });
     });
   }
   return out;

@@ -8,13 +8,13 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { contextOptionsOf, findDeadlocks } from '../analysis/deadlock';
 import type { FileFacts } from '../analysis/facts';
-import { compactFacts, lineStartsOf, positionAt, programWithContexts, type ProgramFileInput } from '../analysis/interproc';
+import { compactFacts, lineStartsOf, positionAt, programWithContexts, type Contexts, type Program, type ProgramFileInput } from '../analysis/interproc';
 import { createKbProvider, type KbProvider } from '../analysis/kbView';
 import { AnalysisHost } from '../ide/host';
 import { findingModel, SIMULABLE_CODES } from '../ide/findingModel';
 import { deadlockRequires, type ProgramFindingLike } from '../ide/programDiagnostics';
 import { deadlockTargetOf } from '../ide/fixes/deadlockTarget';
-import { programSiteContexts, type FileSiteContexts } from '../ide/siteContexts';
+import { fileSiteContexts, type FileSiteContexts } from '../ide/siteContexts';
 import type { DeadlockFinding } from '../analysis/deadlock/detect';
 import type { HeaderReads } from '../io/localIncludes';
 import { collectSourceFiles } from '../io/sourceTree';
@@ -49,8 +49,6 @@ export interface IndexSnapshot {
   files: number;
   /** milliseconds: program = prune + call graph + contexts, deadlocks = findDeadlocks */
   timings: { program: number; deadlocks: number };
-  /** per file: the masks of its allocation sites in their calling contexts (hovers) */
-  siteContexts: Record<string, FileSiteContexts[]>;
 }
 
 export interface IndexEvents {
@@ -70,6 +68,8 @@ const tick = () => new Promise<void>((resolve) => setImmediate(resolve));
 
 export class ProgramIndex {
   private files = new Map<string, Kept>();
+  /** the last pass's program and contexts, for siteContextsOf */
+  private last?: { program: Program; ctxs: Contexts };
   /** local headers read for refreshes, by path (re-read when their size or time changes) */
   private headerReads: HeaderReads = new Map();
   private order: string[] = [];
@@ -168,6 +168,19 @@ export class ProgramIndex {
     return this.files.size;
   }
 
+  /**
+   * The masks of a file's allocation sites in their calling contexts, from the last pass (computed on request: a
+   * hover needs one file's, and every file's took seconds at each pass).
+   */
+  siteContextsOf(file: string): FileSiteContexts[] {
+    if (!this.last) return [];
+    const line = (f: string, o: number) => {
+      const k = this.files.get(f);
+      return k ? positionAt(k.lineStarts, o).line : 0;
+    };
+    return fileSiteContexts(this.last.program, this.last.ctxs, this.kb.view(this.plan.kernelVersion).gfp, file, line);
+  }
+
   private async pass(signal?: AbortSignal): Promise<IndexSnapshot | undefined> {
     const t0 = performance.now();
     const inputs = this.order.map((rel): ProgramFileInput => {
@@ -204,8 +217,8 @@ export class ProgramIndex {
       need(f.file);
       for (const r of f.related) need(r.file);
     }
-    const siteContexts = programSiteContexts(program, ctxs, view.gfp, line);
-    return { findings, lineStarts, files: this.files.size, timings: { program: t1 - t0, deadlocks: t2 - t1 }, siteContexts };
+    this.last = { program, ctxs };
+    return { findings, lineStarts, files: this.files.size, timings: { program: t1 - t0, deadlocks: t2 - t1 } };
   }
 
   private rel(abs: string): string {

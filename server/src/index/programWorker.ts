@@ -2,6 +2,7 @@
 // language server's thread only posts requests and receives findings. Requests are handled one at a time, in
 // order; the server cancels a run by terminating the worker (its analysis pool goes with it).
 import type { MessagePort } from 'node:worker_threads';
+import type { FileSiteContexts } from '../ide/siteContexts';
 import { ProgramIndex, type DeadlockOptions, type IndexPlan, type IndexSnapshot } from './programIndex';
 
 export const PROGRAM_INDEX_ROLE = 'program-index';
@@ -9,7 +10,8 @@ export const PROGRAM_INDEX_ROLE = 'program-index';
 export type ProgramIndexRequest =
   | { type: 'build'; plan: IndexPlan; deadlock: DeadlockOptions }
   | { type: 'refresh'; files: string[] }
-  | { type: 'deadlock'; deadlock: DeadlockOptions };
+  | { type: 'deadlock'; deadlock: DeadlockOptions }
+  | { type: 'site-contexts'; id: number; file: string };
 
 export type ProgramIndexMessage =
   | { type: 'progress'; message: string; percentage: number }
@@ -18,6 +20,7 @@ export type ProgramIndexMessage =
   | { type: 'built'; snapshot: IndexSnapshot; ms: number }
   | { type: 'refreshed'; snapshot: IndexSnapshot; files: string[]; analysisMs: number; ms: number }
   | { type: 'recomputed'; snapshot: IndexSnapshot; ms: number }
+  | { type: 'site-contexts'; id: number; file: string; entries: FileSiteContexts[] }
   | { type: 'error'; message: string };
 
 export function runProgramIndexWorker(port: MessagePort): void {
@@ -34,6 +37,8 @@ export function runProgramIndexWorker(port: MessagePort): void {
       });
       const snapshot = await index.build();
       if (snapshot) post({ type: 'built', snapshot, ms: performance.now() - t0 });
+    } else if (req.type === 'site-contexts') {
+      post({ type: 'site-contexts', id: req.id, file: req.file, entries: index?.siteContextsOf(req.file) ?? [] });
     } else if (!index) {
       return; // nothing built: nothing to refresh
     } else if (req.type === 'refresh') {

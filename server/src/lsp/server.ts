@@ -325,7 +325,7 @@ export function startServer(connection: Connection = createConnection(ProposedFe
     if (!r?.st.analysis) return null;
     const h = hover(r.st.analysis.facts, r.st.analysis.text, doc.offsetAt(p.position), r.st.analysis.kb.gfp);
     // The masks in the site's calling contexts, from the workspace index's last whole-program pass.
-    const inContexts = h ? wsIndex.contextsMarkdownAt(doc.uri, h.site) : undefined;
+    const inContexts = h ? await wsIndex.contextsMarkdownAt(doc.uri, h.site) : undefined;
     const withContexts = h && inContexts ? { ...h, markdown: `${h.markdown}\n\n---\n\n${inContexts}` } : h;
     return wsIndex.withReports(withContexts ? toHover(withContexts, doc) : null, doc.uri, p.position, r.config.diagnostics);
   }));

@@ -28,6 +28,9 @@ import { existingKernelDirs, isSourceFile, looksLikeKernelTree } from '../io/sou
 import type { Config } from './config';
 import { toProgramDiagnostic, type ProgramLocator } from './toProto';
 
+/** How long a hover waits for the worker's calling contexts of its file (a refresh in progress answers later). */
+const SITE_CONTEXTS_WAIT_MS = 1500;
+
 export const LOOPBACK_NFS = 'reclaimLens.model.loopbackNfs';
 /** Saves closer together than this are one refresh. */
 export const REFRESH_DEBOUNCE_MS = 300;
@@ -73,7 +76,10 @@ export class WorkspaceIndex {
   private progress: Promise<WorkDoneProgressServerReporter> | undefined;
   private findings = new Map<string, ProgramFindingLike[]>();
   private lineStarts: Record<string, Uint32Array> = {};
-  private siteContexts: Record<string, FileSiteContexts[]> = {};
+  /** the site contexts asked of the worker since the last pass, per file; requests waiting for their answer */
+  private siteContexts = new Map<string, Promise<FileSiteContexts[]>>();
+  private siteRequests = new Map<number, (entries: FileSiteContexts[]) => void>();
+  private siteRequestId = 0;
   private diagConfig: DiagnosticsConfig = { disabled: [], minimumSeverity: 'hint' };
   private deadlock: DeadlockOptions = { classLevel: true, crossWaits: [] };
   private published = new Map<string, string>();
@@ -112,7 +118,7 @@ export class WorkspaceIndex {
     this.plan = plan;
     this.findings = new Map();
     this.lineStarts = {};
-    this.siteContexts = {};
+    this.siteContexts.clear();
     this.publishChanges(false);
     if (!plan) {
       this.state = 'off';
@@ -329,6 +335,12 @@ export class WorkspaceIndex {
         this.env.log(`workspace index: settings changed: ${this.summary(m.snapshot, n)}`);
         return;
       }
+      case 'site-contexts': {
+        const resolve = this.siteRequests.get(m.id);
+        this.siteRequests.delete(m.id);
+        resolve?.(m.entries);
+        return;
+      }
       case 'refreshed': {
         const n = this.apply(m.snapshot);
         const started = this.refreshStarted.shift();
@@ -352,6 +364,9 @@ export class WorkspaceIndex {
     const w = this.worker;
     this.worker = undefined;
     this.refreshStarted = [];
+    for (const resolve of this.siteRequests.values()) resolve([]);
+    this.siteRequests.clear();
+    this.siteContexts.clear();
     this.pending.clear();
     this.endProgress();
     if (w) void w.terminate();
@@ -374,7 +389,7 @@ export class WorkspaceIndex {
     }
     this.findings = byFile;
     this.lineStarts = s.lineStarts;
-    this.siteContexts = s.siteContexts ?? {};
+    this.siteContexts.clear();
     return this.publishChanges(false);
   }
 
@@ -408,11 +423,22 @@ export class WorkspaceIndex {
    * The hover's section on an allocation's masks in its calling contexts, from the last whole-program pass (the
    * file as indexed: a site is found by its function, api and ordinal, so an edit elsewhere does not lose it).
    */
-  contextsMarkdownAt(uri: string, key: SiteKey): string | undefined {
+  async contextsMarkdownAt(uri: string, key: SiteKey): Promise<string | undefined> {
     const abs = absOf(uri);
     const rel = abs && this.plan ? relativeTo(this.plan.root, abs) : undefined;
-    if (rel === undefined) return undefined;
-    const hit = this.siteContexts[rel]?.find((x) => x.key.function === key.function && x.key.api === key.api && x.key.ordinal === key.ordinal);
+    if (rel === undefined || !this.worker || this.state !== 'ready') return undefined;
+    let entries = this.siteContexts.get(rel);
+    if (!entries) {
+      const id = ++this.siteRequestId;
+      entries = new Promise<FileSiteContexts[]>((resolve) => {
+        this.siteRequests.set(id, resolve);
+        this.post({ type: 'site-contexts', id, file: rel });
+      });
+      this.siteContexts.set(rel, entries);
+    }
+    // A worker busy with a refresh answers after it: the hover does not wait for that.
+    const got = await Promise.race([entries, new Promise<undefined>((r) => setTimeout(() => r(undefined), SITE_CONTEXTS_WAIT_MS))]);
+    const hit = got?.find((x) => x.key.function === key.function && x.key.api === key.api && x.key.ordinal === key.ordinal);
     if (!hit) return undefined;
     return contextsMarkdown(hit.contexts, (file, line) => {
       const u = this.uriOf(file);
