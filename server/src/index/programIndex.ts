@@ -183,6 +183,8 @@ export class ProgramIndex {
 
   private async pass(signal?: AbortSignal): Promise<IndexSnapshot | undefined> {
     const t0 = performance.now();
+    // The previous pass's program goes before this one is built: two whole programs at once would double the peak.
+    this.last = undefined;
     const inputs = this.order.map((rel): ProgramFileInput => {
       const f = this.files.get(rel)!;
       return { path: rel, facts: f.facts, lineStarts: f.lineStarts };
