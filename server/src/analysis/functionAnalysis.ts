@@ -12,6 +12,7 @@ import { andVal, applyScopeVal, clearBits, evalGfp, known, setBits, symbol, type
 import type { KbView } from './kbView';
 import { constArgsAt, paramResolver, resolveArgs, simpleTest } from './paramGuards';
 import { tokenBits, tokensOf, TK } from './tokens';
+import { wordOccurrences } from './words';
 import { lockClassFromText, lockClassesOfCall, type CallLockClass, type LockContexts, type TypeEnv } from './lockClass';
 
 /**
@@ -831,7 +832,7 @@ function objectClass(arg: Node | undefined, ctx: WalkCtx): string | undefined {
 }
 
 /** A held lock the function declares its caller holds (`__must_hold`, lockdep_assert_held()) rather than takes. */
-function declaredHeld(h: HeldLock, kb: KbView): boolean {
+export function declaredHeld(h: HeldLock, kb: KbView): boolean {
   return h.api === '__must_hold' || kb.lock(h.api)?.op === 'assert-held';
 }
 
@@ -1393,11 +1394,7 @@ function forget(s: AState, target: string): AState {
   const base = /^[A-Za-z_]\w*(?:(?:->|\.)[A-Za-z_]\w*)*$/.test(target) ? target : /^[A-Za-z_]\w*/.exec(target)?.[0];
   if (!base) return s;
   // The key mentions `base` as a whole word (no RegExp built from it: an identifier can be very long).
-  const isWord = (c: string | undefined) => c !== undefined && /\w/.test(c);
-  const mentions = (k: string) => {
-    for (let i = k.indexOf(base); i >= 0; i = k.indexOf(base, i + 1)) if (!isWord(k[i - 1]) && !isWord(k[i + base.length])) return true;
-    return false;
-  };
+  const mentions = (k: string) => !wordOccurrences(k, base).next().done;
   const hit = keys.filter(mentions);
   if (!hit.length) return s;
   const conds = { ...s.conds };

@@ -9,6 +9,7 @@ import type { FunctionInfo } from '../syntax/ast';
 import type { SourceFile } from '../syntax/sourceFile';
 import type { ArgConst, FunctionFacts, ParamGuard } from './facts';
 import { enclosingIf, ifConditions, leavesFunction, splitTop, stripOuter } from './gates';
+import { isWordAt, wordOccurrences } from './words';
 
 const SIMPLE = /^([A-Za-z_]\w*)(?:\s*(==|!=)\s*(NULL|0|false|true|1))?$/;
 const FLAG_TEST = /^([a-z_]\w*)\s*&\s*([A-Z][A-Z0-9_]*)$/;
@@ -242,18 +243,15 @@ export function paramResolver(fn: FunctionInfo, text: string): (name: string) =>
  * analysis of fs + mm).
  */
 export function assignedIn(body: string, name: string): boolean {
-  const isWord = (c: number) => (c >= 48 && c <= 57) || (c >= 65 && c <= 90) || (c >= 97 && c <= 122) || c === 95;
   const isSpace = (c: number) => c === 32 || c === 9 || c === 10 || c === 13 || c === 11 || c === 12;
-  for (let i = body.indexOf(name); i >= 0; i = body.indexOf(name, i + 1)) {
-    const end = i + name.length;
-    if ((i > 0 && isWord(body.charCodeAt(i - 1))) || isWord(body.charCodeAt(end))) continue;
+  for (const i of wordOccurrences(body, name)) {
     // After: `name =` (not `==`), `name op=`, `name <<=`, `name ++`.
-    let j = end;
+    let j = i + name.length;
     while (isSpace(body.charCodeAt(j))) j++;
     const a = body[j];
     const b = body[j + 1];
     if (a === '=' && b !== '=') return true;
-    if ('-+*/%&|^'.includes(a) && a !== '' && b === '=' && body[j + 2] !== '=') return true;
+    if (a !== undefined && '-+*/%&|^'.includes(a) && b === '=' && body[j + 2] !== '=') return true;
     if ((a === '<' || a === '>') && b === a && body[j + 2] === '=' && body[j + 3] !== '=') return true;
     if ((a === '+' || a === '-') && b === a) return true;
     // Before: `++ name`, `& name` after `(`, `,`, `=` or `return`.
@@ -264,7 +262,7 @@ export function assignedIn(body: string, name: string): boolean {
       let m = k - 1;
       while (m >= 0 && isSpace(body.charCodeAt(m))) m--;
       if (m >= 0 && '(,='.includes(body[m])) return true;
-      if (m >= 5 && body.slice(m - 5, m + 1) === 'return' && (m < 6 || !isWord(body.charCodeAt(m - 6)))) return true;
+      if (m >= 5 && body.slice(m - 5, m + 1) === 'return' && !isWordAt(body, m - 6)) return true;
     }
   }
   return false;

@@ -7,7 +7,6 @@
 // come from the run's deadlock pass (only those the run reports, after --min-severity), handed to
 // the fixes as FixRequest.extra like the language server's; the files that hold them are read again and fixed only if
 // their text is still the one that was analysed.
-import { createHash } from 'node:crypto';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { OFF_BY_DEFAULT, CHECKS } from '../analysis/checks';
@@ -18,6 +17,7 @@ import type { Contexts, Program } from '../analysis/interproc';
 import type { KbView } from '../analysis/kbView';
 import { positionOf } from '../analysis/lines';
 import { createAnalyser, deadlockTargetOf, fileCallers, FIX_ALL_CODES, FIXABLE_CODES, fixAll, PROGRAM_FIXABLE_CODES, type CallerOracle, type DeadlockTarget } from '../ide/fixes';
+import { hashBytes } from '../index/cache';
 import { initParser } from '../syntax/parser';
 import { decodeSource } from '../syntax/sourceFile';
 import { findingsOf, renderFindingsText, renderSarif, type JsonFinding } from './output';
@@ -82,7 +82,7 @@ interface Seen {
   digest: string;
 }
 
-const digestOf = (text: string) => createHash('sha256').update(text).digest('hex');
+const digestOf = (text: string) => hashBytes(Buffer.from(text));
 
 export interface FixFinish {
   stdout(s: string): void;

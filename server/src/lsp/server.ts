@@ -27,6 +27,7 @@ import { createAnalyser } from '../ide/fixes';
 import { FIX_ALL_KIND, toDiagnostic, toHover, toInlayHint } from './toProto';
 import { WorkspaceIndex } from './workspaceIndex';
 import { contentHashOf, localHeadersOf } from '../index/analyseFiles';
+import type { HeaderReads } from '../io/localIncludes';
 import {
   isRlsim, ModelRuns, refreshCodeLenses, RLSIM_CAPABILITIES, rlsimCodeLenses, rlsimDefinition, rlsimDiagnostics, rlsimHover, simulate,
   sourceBases,
@@ -134,10 +135,13 @@ export function startServer(connection: Connection = createConnection(ProposedFe
     return 'error' in r ? '6.12' : r.version;
   }
 
+  // Local headers read for open documents, by path: re-read only when their size or time changes (every request
+  // of an open document asks whether they did).
+  const headerReads: HeaderReads = new Map();
   function headersOf(uri: string, text: string) {
     if (!uri.startsWith('file:')) return [];
     try {
-      return localHeadersOf(fileURLToPath(uri), text);
+      return localHeadersOf(fileURLToPath(uri), text, headerReads);
     } catch {
       return [];
     }

@@ -8,10 +8,10 @@
 import type { GfpModel } from '../../model/gfp';
 import type { HeldLock, PathFacts, Span } from '../facts';
 import { applyScopeVal, hasBit, renderVal, type GfpVal } from '../gfpValue';
-import { flagsOf, nameResolver, programLine, substitute, type CallingContext, type ChainLink, type Contexts, type Program, type ProgramFinding, type ProgramFunction } from '../interproc';
+import { flagsOf, fsOfPath as fsOf, nameResolver, programLine, substitute, type CallingContext, type ChainLink, type Contexts, type Program, type ProgramFinding, type ProgramFunction } from '../interproc';
 import { contradicts, needsAt } from '../paramGuards';
 import { lockdepReport, type ReportInput } from './report';
-import { fsOf, type ReclaimContext, type Take, type Takes } from './takes';
+import type { ReclaimContext, Take, Takes } from './takes';
 
 export const FS_RECLAIM = 'fs_reclaim';
 export const MMU_NOTIFIER = 'mmu_notifier_invalidate_range_start';

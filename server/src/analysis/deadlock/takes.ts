@@ -177,7 +177,7 @@ export function reclaimTakes(program: Program, kb: TakesKb, options: TakesOption
             binding: { file: file.path, span: b.span, fn: b.fn }, steps: p.steps,
             requires: p.requires | entryBits, requireNames: union(p.requireNames, entry.requires ?? []),
             kswapdOnly: p.kswapdOnly || context === 'kswapd', ...(entry.objects ? { objects: entry.objects } : {}),
-            ...(entry.rare ?? p.rare ? { rare: entry.rare ?? p.rare } : {}), fs: fsOf(p.steps[p.steps.length - 1].file),
+            ...(entry.rare ?? p.rare ? { rare: entry.rare ?? p.rare } : {}), fs: fsOfPath(p.steps[p.steps.length - 1].file),
             ...(p.holds ? { holds: p.holds } : {}),
           });
         }
@@ -194,7 +194,7 @@ export function reclaimTakes(program: Program, kb: TakesKb, options: TakesOption
       // fs_reclaim is lockdep's map of reclaim with __GFP_FS (fs_reclaim_acquire() takes it only for such masks):
       // a lock primed under it is declared taken by FS reclaim, not by reclaim from a GFP_NOFS allocation.
       const req = ctx === 'reclaim' ? ['__GFP_FS'] : [];
-      put({ cls: a.cls, read: a.read, context: ctx, via: 'priming', steps: [{ file, function: fn.facts.name, span: a.span, api: a.api }], requires: bitsOf(req), requireNames: req, kswapdOnly: false, fs: fsOf(file) });
+      put({ cls: a.cls, read: a.read, context: ctx, via: 'priming', steps: [{ file, function: fn.facts.name, span: a.span, api: a.api }], requires: bitsOf(req), requireNames: req, kswapdOnly: false, fs: fsOfPath(file) });
     }
   });
   for (const w of kb.crossWaits()) {
@@ -260,5 +260,3 @@ function union(a: readonly string[], b: readonly string[]): string[] {
   return out;
 }
 
-/** The filesystem a file belongs to (`fs/ext4/inode.c` → `ext4`); '*' for generic code (fs/*.c, mm/, include/). */
-export const fsOf = fsOfPath;

@@ -19,6 +19,7 @@
 // gains __GFP_FS under the lock, and the usual invariants (no new finding, masks exactly as intended).
 import type { Node } from 'web-tree-sitter';
 import { restrictedLiteral, anchorOf, covers } from '../../analysis/checks/nofsScopeCandidate';
+import { declaredHeld } from '../../analysis/functionAnalysis';
 import type { FunctionFacts, HeldLock, Span } from '../../analysis/facts';
 import type { KbView } from '../../analysis/kbView';
 import { lineOf } from '../../analysis/lines';
@@ -36,7 +37,7 @@ const EXCLUSIVE: ReadonlySet<LockKind> = new Set(['mutex', 'rwsem', 'percpu_rwse
 
 /** A lock the function holds because a call of it took it (not one it declares its caller holds). */
 export function heldByCall(h: HeldLock, kb: KbView): boolean {
-  return !h.api.startsWith('__') && kb.lock(h.api)?.op !== 'assert-held';
+  return !declaredHeld(h, kb);
 }
 
 /** The lock-API calls of the file that take or release `cls`, per function (a syntax scan, as the analysis classes them). */
