@@ -180,7 +180,21 @@ export interface OpsBinding {
   fn: string;
   /** the struct type of the initializer, when the binding is a designated initializer of a declared struct */
   struct?: string;
+  /**
+   * the designators of the nested initializers the binding is in, from `struct` down: `static struct elevator_type
+   * mq_deadline = { .ops = { .init_sched = dd_init_sched } }` has struct "elevator_type", nested ["ops"]
+   */
+  nested?: string[];
+  /** an assignment `s->scan_objects = demo_scan;`: the struct `s` is declared to point to */
+  object?: string;
   span: Span;
+}
+
+/** `struct ocfs2_stack_plugin { struct ocfs2_stack_operations *sp_ops; }`: a struct-typed member of a struct. */
+export interface StructField {
+  struct: string;
+  field: string;
+  type: string;
 }
 
 export interface FunctionFacts {
@@ -215,6 +229,8 @@ export interface FileFacts {
   functions: FunctionFacts[];
   /** functions bound to ops-table fields that reclaim or faults call through (knowledge base: reclaimEntries) */
   bindings: OpsBinding[];
+  /** struct-typed members of the structs the file defines (for the struct an indirect call's object points to) */
+  fields?: StructField[];
   /** messages about the file as a whole (binary, too large, not UTF-8) */
   problems: string[];
 }

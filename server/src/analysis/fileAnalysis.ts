@@ -3,7 +3,7 @@ import type { SourceFile } from '../syntax/sourceFile';
 import { listFunctions } from '../syntax/ast';
 import { CHECKS, type CheckConfig } from './checks';
 import type { AllocSite, FileFacts, FunctionFacts } from './facts';
-import { opsBindingsOf } from './bindings';
+import { opsBindingsOf, structFieldsOf } from './bindings';
 import { analyseFunctions, type CalleeEffects } from './functionAnalysis';
 import { gatesOf } from './gates';
 import { paramGuardsOf } from './paramGuards';
@@ -57,7 +57,13 @@ export function analyseFile(file: SourceFile, kb: KbView, config: FileAnalysisCo
   } catch (e) {
     problems.push(`ops-table bindings: ${e instanceof Error ? e.message : String(e)}`);
   }
-  return { functions, bindings, problems };
+  let fields: FileFacts['fields'] = [];
+  try {
+    fields = structFieldsOf(file.text);
+  } catch (e) {
+    problems.push(`struct fields: ${e instanceof Error ? e.message : String(e)}`);
+  }
+  return { functions, bindings, ...(fields.length ? { fields } : {}), problems };
 }
 
 const withGuards = (g: FunctionFacts['paramGuards']) => (g && g.length ? { paramGuards: g } : {});

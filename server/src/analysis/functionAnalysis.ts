@@ -13,7 +13,7 @@ import type { KbView } from './kbView';
 import { constArgsAt, paramResolver, resolveArgs, simpleTest } from './paramGuards';
 import { tokenBits, tokensOf, TK } from './tokens';
 import { wordOccurrences } from './words';
-import { lockClassFromText, lockClassesOfCall, type CallLockClass, type LockContexts, type TypeEnv } from './lockClass';
+import { lockClassFromText, lockClassesOfCall, objectTypeKey, type CallLockClass, type LockContexts, type TypeEnv } from './lockClass';
 
 /**
  * Every identifier the transfer functions react to: knowledge-base names (with 6.12 `_noprof` variants), `guard`,
@@ -375,18 +375,6 @@ export function analyseFunction(fn: FunctionInfo, file: SourceFile, kb: KbView, 
     const id = tokens.ids[i];
     if (tokenClass[id] & (TK.kb | TK.gfpName | TK.gfpType) || isCallee(id) || gfpParamNames.has(tokens.names[id])) relevantBody = true;
   }
-  if (!relevantBody) {
-    // Nothing here allocates, locks, opens a scope or sleeps: no facts, no findings.
-    const empty: Cfg = { blocks: [], entry: 0, exit: 0, problems: [] };
-    const callSites: CallSite[] = [];
-    const nothing: PathFacts = { count: 1, held: [], scopes: [], atomic: false };
-    const resolve = paramResolver(fn, file.text);
-    for (const c of textualCalls(file.text, fn.body.startIndex, fn.body.endIndex)) {
-      const consts = resolveArgs(constArgsAt(file.text, c.span.end, fn.body.endIndex), resolve);
-      callSites.push({ callee: c.name, span: c.span, paths: [nothing], gfpArgs: [], ...(consts ? { consts } : {}) });
-    }
-    return { fn, file, kb, sites: [], calls: [], callSites, acquires: [], releases: [], foreignRestores: [], gfpParams, scopeEvents: [], exits: [], cfg: empty, approximate: false };
-  }
   // Declarations are looked up one name at a time: find where the name is declared in the body text and jump to
   // that node, instead of walking the whole body (node access crosses into WASM and is what analysis costs).
   const params = new Set(fn.params.map((p) => p.name));
@@ -398,6 +386,19 @@ export function analyseFunction(fn: FunctionInfo, file: SourceFile, kb: KbView, 
     return d ?? undefined;
   };
   const types: TypeEnv = { has: (n) => !!lookup(n), get: lookup, accessor: (n) => kb.accessor(n)?.returns, fieldType: (s, f) => kb.fieldType(s, f) };
+  if (!relevantBody) {
+    // Nothing here allocates, locks, opens a scope or sleeps: no facts, no findings.
+    const empty: Cfg = { blocks: [], entry: 0, exit: 0, problems: [] };
+    const callSites: CallSite[] = [];
+    const nothing: PathFacts = { count: 1, held: [], scopes: [], atomic: false };
+    const resolve = paramResolver(fn, file.text);
+    for (const c of textualCalls(file.text, fn.body.startIndex, fn.body.endIndex)) {
+      const consts = resolveArgs(constArgsAt(file.text, c.span.end, fn.body.endIndex), resolve);
+      const callee = c.object === undefined ? c.name : indirectCallee(c.name, objectTypeKey(c.object, types, fileScopeStructs(file)));
+      callSites.push({ callee, span: c.span, paths: [nothing], gfpArgs: [], ...(consts ? { consts } : {}) });
+    }
+    return { fn, file, kb, sites: [], calls: [], callSites, acquires: [], releases: [], foreignRestores: [], gfpParams, scopeEvents: [], exits: [], cfg: empty, approximate: false };
+  }
   const isGfp = (d: VarDecl) => /\bgfp_t\b/.test(d.typeText) && d.pointerDepth === 0;
   const gfpLocals = new Set<string>(fn.params.filter(isGfp).map((p) => p.name));
   for (const m of bodyText.matchAll(GFP_DECL)) {
@@ -579,7 +580,7 @@ interface WalkCtx {
   /** per acquisition site and class: the recorded acquisition */
   acquireIndex: Map<string, LockAcquire>;
   /** the call sites found in each opaque statement's text */
-  opaqueCalls: Map<number, { name: string; span: Span }[]>;
+  opaqueCalls: Map<number, { name: string; span: Span; object?: string }[]>;
   /** per call site: the keys of the states already recorded (a site is reached once per distinct state) */
   callSiteStates: Map<number, Map<string, PathFacts>>;
   recording: boolean;
@@ -633,7 +634,10 @@ function transferOp(op: CfgOp, states: Counted[], ctx: WalkCtx): Counted[] {
 function recordTextualCalls(start: number, end: number, states: Counted[], ctx: WalkCtx): Counted[] {
   let calls = ctx.opaqueCalls.get(start);
   if (!calls) ctx.opaqueCalls.set(start, (calls = [...textualCalls(ctx.run.file.text, start, end)]));
-  for (const call of calls) recordCallSite(ctx, call.name, call.span, states, []);
+  for (const call of calls) {
+    if (call.object === undefined) recordCallSite(ctx, call.name, call.span, states, []);
+    else recordCallSite(ctx, indirectCallee(call.name, objectTypeKey(call.object, ctx.types, fileScopeStructs(ctx.run.file))), call.span, states, [], call.span.end);
+  }
   return states;
 }
 
@@ -697,7 +701,12 @@ function onCall(call: Node, states: Counted[], ctx: WalkCtx): Counted[] {
     name = calleeName(call);
     ctx.names.set(call.id, name);
   }
-  if (!name) return states;
+  if (!name) {
+    // A call through a function pointer in a struct (`e->ops.init_sched(q, e)`): resolved over the whole program.
+    const ind = indirectCallOf(call, ctx.types, fileScopeStructs(ctx.run.file));
+    if (ind) recordCallSite(ctx, ind.callee, span(call), states, gfpArgsOf(call, states, ctx), ind.argsAt);
+    return states;
+  }
   if (!ctx.relevant(name)) {
     recordCallSite(ctx, name, span(call), states, gfpArgsOf(call, states, ctx));
     return states;
@@ -770,7 +779,8 @@ function onCall(call: Node, states: Counted[], ctx: WalkCtx): Counted[] {
     if (ua.mayFault) observe(ctx, 'uaccess', name, call, states);
     return states;
   }
-  if (kb.sleeper(name)) observe(ctx, 'sleep', name, call, states);
+  const sleeper = kb.sleeper(name);
+  if (sleeper) observe(ctx, 'sleep', name, call, sleeper.releasesArg === undefined ? states : withoutArgLock(states, argsOf(call, ctx)[sleeper.releasesArg], ctx));
   const callee = ctx.callees.get(name);
   if (callee) {
     // A function of this file with annotated lock effects is still an edge of the call graph.
@@ -920,12 +930,12 @@ function gfpArgsOf(call: Node, states: Counted[], ctx: WalkCtx): CallSite['gfpAr
   return out;
 }
 
-function recordCallSite(ctx: WalkCtx, callee: string, at: Span, states: Counted[], gfpArgs: CallSite['gfpArgs']) {
+function recordCallSite(ctx: WalkCtx, callee: string, at: Span, states: Counted[], gfpArgs: CallSite['gfpArgs'], argsAt = at.start + callee.length) {
   if (!ctx.recording) return;
   let c = ctx.callSiteIndex.get(at.start);
   let seen = ctx.callSiteStates.get(at.start);
   if (!c || !seen) {
-    const consts = resolveArgs(constArgsAt(ctx.run.file.text, at.start + callee.length, ctx.run.fn.body.endIndex), ctx.paramOf ??= paramResolver(ctx.run.fn, ctx.run.file.text));
+    const consts = resolveArgs(constArgsAt(ctx.run.file.text, argsAt, ctx.run.fn.body.endIndex), ctx.paramOf ??= paramResolver(ctx.run.fn, ctx.run.file.text));
     c = { callee, span: at, paths: [], gfpArgs, ...(consts ? { consts } : {}) };
     ctx.callSiteIndex.set(at.start, c);
     ctx.callSiteStates.set(at.start, (seen = new Map()));
@@ -946,16 +956,104 @@ function recordCallSite(ctx: WalkCtx, callee: string, at: Span, states: Counted[
 
 const NOT_CALLS = new Set(['if', 'while', 'for', 'switch', 'return', 'sizeof', 'typeof', '__typeof__', 'defined', 'alignof', '_Alignof', '__alignof__', 'offsetof', '__builtin_expect', 'likely', 'unlikely', 'do']);
 
-/** `name(` in a stretch of text that was not walked (an opaque statement or a function without relevant names). */
-function* textualCalls(text: string, start: number, end: number): Generator<{ name: string; span: Span }> {
+/**
+ * `name(` in a stretch of text that was not walked (an opaque statement or a function without relevant names);
+ * `obj->field(` and `obj.field(` are calls through a function pointer, with the object's text.
+ */
+function* textualCalls(text: string, start: number, end: number): Generator<{ name: string; span: Span; object?: string }> {
   // Comments and string literals are stepped over: `freed by unpoison_memory()` in a comment is no call.
   const re = /\/\*[\s\S]*?(?:\*\/|$)|\/\/[^\n]*|"(?:\\[\s\S]|[^"\\\n])*"|'(?:\\[\s\S]|[^'\\\n])*'|\b([A-Za-z_]\w*)\s*\(/g;
   re.lastIndex = start;
   for (let m = re.exec(text); m && m.index < end; m = re.exec(text)) {
     if (m[1] === undefined) continue;
+    const at = { start: m.index, end: m.index + m[1].length };
+    const object = objectBefore(text, m.index, start);
+    if (object !== undefined) {
+      if (object) yield { name: m[1], span: at, object };
+      continue;
+    }
     if (NOT_CALLS.has(m[1]) || /^[A-Z0-9_]+$/.test(m[1])) continue; // keywords and MACROS()
-    yield { name: m[1], span: { start: m.index, end: m.index + m[1].length } };
+    yield { name: m[1], span: at };
   }
+}
+
+/**
+ * The object expression before `->field` or `.field` ending at `at` (identifiers, `->`, `.`, `[…]`, balanced `(…)`):
+ * `e->ops` in `e->ops.init_sched(`. Undefined when `at` is not preceded by a member access; empty when the object
+ * cannot be read back (a cast, a call result spanning lines).
+ */
+function objectBefore(text: string, at: number, limit: number): string | undefined {
+  let i = at - 1;
+  while (i >= limit && (text[i] === ' ' || text[i] === '\t')) i--;
+  if (text[i] === '.' && i > limit && /[\w)\]]/.test(text[i - 1] ?? '')) i--;
+  else if (text[i] === '>' && text[i - 1] === '-') i -= 2;
+  else return undefined;
+  const end = i + 1;
+  let depth = 0;
+  for (; i >= limit; i--) {
+    const ch = text[i];
+    if (ch === ')' || ch === ']') depth++;
+    else if (ch === '(' || ch === '[') {
+      if (depth === 0) break;
+      depth--;
+    } else if (depth > 0) continue;
+    else if (ch === ' ' || ch === '\t') {
+      // Spaces belong to the object only around `->` and `.` (`ops ->f`, `a-> b`): `return ops->f(` stops at `ops`.
+      let j = i;
+      while (j > limit && (text[j - 1] === ' ' || text[j - 1] === '\t')) j--;
+      const left = text[j - 1];
+      const right = text[i + 1];
+      if (right === '-' || right === '.' || left === '>' || left === '.') {
+        i = j;
+        continue;
+      }
+      break;
+    } else if (!/[\w.>\-*]/.test(ch)) break;
+    else if (ch === '>' && text[i - 1] !== '-') break;
+    else if (ch === '-' && text[i + 1] !== '>') break;
+    else if (ch === '*' && /[\w)\]]/.test(text[i - 1] ?? '')) break;
+  }
+  const obj = text.slice(i + 1, end).trim().replace(/^\*+/, '');
+  return /^[A-Za-z_(]/.test(obj) ? obj : '';
+}
+
+/** The call site name of a call through a struct's function pointer: `->init_sched@elevator_type.ops` (interproc.ts). */
+export function indirectCallee(field: string, key: string | undefined): string {
+  return key ? `->${field}@${key}` : `->${field}`;
+}
+
+/** `ops->f(…)`, `e->ops.f(…)`, `(*ops->f)(…)`: the call site name and where its arguments start. */
+function indirectCallOf(call: Node, types: TypeEnv, fileScope: (name: string) => string | undefined): { callee: string; argsAt: number } | undefined {
+  const fnNode = call.childForFieldName('function');
+  let f: Node | null = fnNode;
+  while (f && (f.type === 'parenthesized_expression' || f.type === 'pointer_expression')) f = f.type === 'pointer_expression' ? f.childForFieldName('argument') : f.namedChild(0);
+  if (!f || f.type !== 'field_expression') return undefined;
+  const field = f.childForFieldName('field')?.text;
+  const object = f.childForFieldName('argument')?.text;
+  if (!field || object === undefined) return undefined;
+  return { callee: indirectCallee(field, objectTypeKey(object, types, fileScope)), argsAt: fnNode!.endIndex };
+}
+
+const fileScopes = new WeakMap<SourceFile, (name: string) => string | undefined>();
+
+/**
+ * The struct a file-scope pointer or object is declared with (`static struct ocfs2_stack_plugin *active_stack;` at
+ * the start of a line), read from the text on first use per name.
+ */
+function fileScopeStructs(file: SourceFile): (name: string) => string | undefined {
+  let f = fileScopes.get(file);
+  if (!f) {
+    const memo = new Map<string, string | undefined>();
+    f = (name) => {
+      if (memo.has(name)) return memo.get(name);
+      const re = new RegExp(`^(?:static\\s+|extern\\s+)?(?:const\\s+)?struct\\s+([A-Za-z_]\\w*)\\s*(?:\\*\\s*)*(?:const\\s+)?${name}\\s*[;=\\[]`, 'm');
+      const got = name.length <= 64 ? re.exec(file.text)?.[1] : undefined;
+      memo.set(name, got);
+      return got;
+    };
+    fileScopes.set(file, f);
+  }
+  return f;
 }
 
 function gfpParamsOf(fn: FunctionInfo, text: string): { index: number; name: string }[] {
@@ -965,6 +1063,21 @@ function gfpParamsOf(fn: FunctionInfo, text: string): { index: number; name: str
     if (/\bgfp_t\b/.test(p.typeText) && p.pointerDepth === 0) out.push({ index, name: p.name });
   });
   return out;
+}
+
+/**
+ * The states as a sleeper that drops a lock while it sleeps sees them (`wait_event_lock_irq(wq, cond, conf->lock)`
+ * unlocks `&conf->lock` around schedule()): that lock is not held while it sleeps.
+ */
+function withoutArgLock(states: Counted[], arg: Node | undefined, ctx: WalkCtx): Counted[] {
+  if (!arg) return states;
+  const text = arg.text.trim();
+  const cls = lockClassFromText(text.startsWith('&') ? text : `&${text}`, ctx.types, ctx.lockContexts);
+  return states.map((c) => {
+    const held = c.s.held.filter((h) => h.cls !== cls);
+    if (held.length === c.s.held.length) return c;
+    return { s: { ...c.s, held }, count: c.count };
+  });
 }
 
 function observe(ctx: WalkCtx, kind: 'sleep' | 'uaccess', api: string, call: Node, states: Counted[]) {

@@ -23,7 +23,7 @@ export function gatesOf(fn: FunctionInfo, file: SourceFile, kb: KbView): Gate[] 
   if (!any) return [];
   const out: Gate[] = [];
   for (const { at, open, close } of ifConditions(fn, file)) {
-    const cond = text.slice(open, close);
+    const cond = boolLocal(text.slice(open, close), text, fn.body.startIndex, fn.body.endIndex);
     const tokens = [...cond.matchAll(IDENT)].map((t) => t[0]).filter((t) => kb.reclaimGate(t));
     if (!tokens.length) continue;
     const ifNode = enclosingIf(fn.body, at);
@@ -162,4 +162,19 @@ function topLevel(s: string): string {
     else if (depth === 0) out += ch;
   }
   return out;
+}
+
+/**
+ * A condition that tests a local boolean initialised once from a gate's test (`bool delete = !inode->v.i_nlink &&
+ * !is_bad_inode(&inode->v); … if (delete) …`, bcachefs) reads as that test; any other condition as written.
+ */
+function boolLocal(cond: string, text: string, start: number, end: number): string {
+  const m = /^\s*(!?)\s*([A-Za-z_]\w{0,63})\s*$/.exec(cond);
+  if (!m) return cond;
+  const body = text.slice(start, end);
+  const decl = new RegExp(`\\bbool\\s+${m[2]}\\s*=\\s*([^;]+);`).exec(body);
+  if (!decl) return cond;
+  // Assigned again later: the test is no longer the initialiser's.
+  if (new RegExp(`\\b${m[2]}\\s*=[^=]`, 'g').test(body.slice(decl.index + decl[0].length))) return cond;
+  return `${m[1]}(${decl[1]})`;
 }

@@ -64,6 +64,10 @@ export interface Program {
   sccOf: Int32Array;
   /** per function: the number of call sites of the functions before it (a program-wide call-site number) */
   siteBase: Int32Array;
+  /** how the indirect call sites resolved (set by programWithContexts, from the call sites before pruning) */
+  indirect?: IndirectStats;
+  /** for each resolved indirect call site name (`->dlm_unlock@ocfs2_stack_plugin.sp_ops`), the struct field it reached */
+  indirectVia: Map<string, string>;
 }
 
 /** The calls a function makes to functions of the program, one per (call site, resolved definition). */
@@ -107,6 +111,32 @@ interface Symbols {
   world: string[];
   /** per function: its file */
   fileOf: Int32Array;
+  /** the functions stored into each field of a struct of function pointers (file bindings), for indirect calls */
+  ops: OpsIndex;
+  /** a struct key with the member hops the program's struct definitions type replaced (canonicalKey) */
+  canon: (key: string) => string;
+}
+
+/** field → struct key ("super_operations", "elevator_type.ops"; "" when not known) → functions stored there */
+type OpsIndex = Map<string, Map<string, FunctionId[]>>;
+
+/**
+ * An indirect call resolves to at most this many functions; a wider one (`file->f_op->read_iter(…)` in a whole tree)
+ * is left unresolved, as a call to an unknown function is: the VFS's context reaching every filesystem's method says
+ * little about any of them, and their locks would all become one another's dependencies.
+ */
+export const MAX_INDIRECT_TARGETS = 8;
+
+/** How the indirect calls (`ops->field(…)`) of a program resolved, by call site. */
+export interface IndirectStats {
+  /** resolved call sites per struct key of the bindings they reached */
+  resolved: Map<string, number>;
+  /** the call's object type is not known (or only as a path of fields whose types are not known) */
+  ambiguous: number;
+  /** more than MAX_INDIRECT_TARGETS functions */
+  wide: number;
+  /** no function of the program is stored into the field */
+  unbound: number;
 }
 
 const archOf = (path: string) => /^arch\/([^/]+)\//.exec(path)?.[1];
@@ -131,10 +161,104 @@ function symbolsOf(files: readonly ProgramFileInput[]): Symbols {
     }
     local.push(own);
   });
-  return { local, global, headerStatic, arch: files.map((f) => archOf(f.path)), world: files.map((f) => worldOf(f.path)), fileOf: Int32Array.from(fileOf) };
+  // Struct-typed members of the structs the program defines; one defined twice with different types is left out.
+  const fieldTypes = new Map<string, string | null>();
+  for (const f of files) {
+    for (const x of f.facts.fields ?? []) {
+      const k = `${x.struct}.${x.field}`;
+      const have = fieldTypes.get(k);
+      if (have === undefined) fieldTypes.set(k, x.type);
+      else if (have !== x.type) fieldTypes.set(k, null);
+    }
+  }
+  const canon = (key: string) => canonicalKey(key, fieldTypes);
+  const ops: OpsIndex = new Map();
+  files.forEach((f, fi) => {
+    for (const b of f.facts.bindings ?? []) {
+      const ids = local[fi].get(b.fn) ?? global.get(b.fn) ?? headerStatic.get(b.fn);
+      if (!ids) continue;
+      const key = canon(b.struct ? (b.nested?.length ? `${b.struct}.${b.nested.join('.')}` : b.struct) : b.object ?? '');
+      let byKey = ops.get(b.field);
+      if (!byKey) ops.set(b.field, (byKey = new Map()));
+      const list = byKey.get(key);
+      if (!list) byKey.set(key, [...ids]);
+      else for (const id of ids) if (!list.includes(id)) list.push(id);
+    }
+  });
+  return { local, global, headerStatic, arch: files.map((f) => archOf(f.path)), world: files.map((f) => worldOf(f.path)), fileOf: Int32Array.from(fileOf), ops, canon };
 }
 
-const resolve = (sym: Symbols, file: number, name: string) => sym.local[file].get(name) ?? sym.global.get(name) ?? sym.headerStatic.get(name);
+/**
+ * A struct key with the member hops whose types the program's struct definitions give replaced by the struct they
+ * lead to: `ocfs2_stack_plugin.sp_ops` → `ocfs2_stack_operations`, `elevator_type.ops` → `elevator_mq_ops`.
+ */
+function canonicalKey(key: string, fieldTypes: ReadonlyMap<string, string | null>): string {
+  if (!key.includes('.')) return key;
+  const parts = key.split('.');
+  let at = parts[0];
+  let i = 1;
+  for (; i < parts.length; i++) {
+    const next = fieldTypes.get(`${at}.${parts[i]}`);
+    if (!next) break;
+    at = next;
+  }
+  return i === 1 ? key : [at, ...parts.slice(i)].join('.');
+}
+
+const resolve = (sym: Symbols, file: number, name: string) =>
+  name.startsWith('->') ? indirectOf(sym, name).targets : sym.local[file].get(name) ?? sym.global.get(name) ?? sym.headerStatic.get(name);
+
+const indirectMemo = new WeakMap<Symbols, Map<string, ReturnType<typeof indirectTargets>>>();
+
+function indirectOf(sym: Symbols, name: string): ReturnType<typeof indirectTargets> {
+  let m = indirectMemo.get(sym);
+  if (!m) indirectMemo.set(sym, (m = new Map()));
+  let r = m.get(name);
+  if (!r) m.set(name, (r = indirectTargets(sym.ops, name, sym.canon)));
+  return r;
+}
+
+/**
+ * The functions an indirect call site reaches (`->init_sched@elevator_type.ops`: the field, and the struct key of the
+ * object when its type is known; functionAnalysis.ts indirectCallee): those the program stores into that field under
+ * that key — designated initializers of the struct (nested ones as `elevator_type.ops`) and assignments through a
+ * pointer declared to that struct. A call through an object of unknown type stays unresolved, as does one that would
+ * reach more than MAX_INDIRECT_TARGETS functions.
+ *
+ * Resolving by field name alone was tried and dropped: over fs/, mm/, block/, drivers/gpu/ and drivers/md/ of 6.12 it
+ * resolved 6,341 call sites, but joined unrelated subsystems' locks in one class graph (`->fasync`, `->scan_objects`:
+ * a DAX fault "reaching" pipe_fasync) and raised the deadlock warnings from 21 to 370.
+ */
+function indirectTargets(ops: OpsIndex, name: string, canon: (key: string) => string): { targets?: FunctionId[]; key?: string; why?: 'ambiguous' | 'wide' | 'unbound' } {
+  const at = name.indexOf('@');
+  const field = name.slice(2, at < 0 ? undefined : at);
+  const key = at < 0 ? undefined : canon(name.slice(at + 1));
+  const byKey = ops.get(field);
+  if (!byKey) return { why: 'unbound' };
+  // Only a call whose object's struct type is known reaches the functions stored under that struct: a field name alone
+  // (`->release`, `->open`) joins unrelated subsystems, and their locks, in one class graph.
+  if (key === undefined) return { why: 'ambiguous' };
+  const targets = byKey.get(key);
+  if (!targets) return { why: key.includes('.') ? 'ambiguous' : 'unbound' };
+  if (targets.length > MAX_INDIRECT_TARGETS) return { why: 'wide' };
+  return { targets, key: `${key}.${field}` };
+}
+
+/** How the indirect call sites of these files resolve (the CLI's --stats; the index tests). */
+export function indirectStats(files: readonly ProgramFileInput[]): IndirectStats {
+  return indirectStatsOf(symbolsOf(files), files);
+}
+
+function indirectStatsOf(sym: Symbols, files: readonly ProgramFileInput[]): IndirectStats {
+  const out: IndirectStats = { resolved: new Map(), ambiguous: 0, wide: 0, unbound: 0 };
+  for (const f of files) for (const fn of f.facts.functions) for (const cs of fn.callSites) {
+    if (!cs.callee.startsWith('->')) continue;
+    const r = indirectOf(sym, cs.callee);
+    if (r.targets) out.resolved.set(r.key!, (out.resolved.get(r.key!) ?? 0) + 1);
+    else out[r.why!]++;
+  }
+  return out;
+}
 
 /**
  * The definitions of another file a call can reach: those of the caller's world (the kernel, or one user-space tree),
@@ -194,6 +318,7 @@ export function buildProgram(files: ProgramFileInput[], alsoUnresolved?: Readonl
   });
   const n = functions.length;
   const unresolved = new Map(alsoUnresolved);
+  const indirectVia = new Map<string, string>();
   const siteBase = new Int32Array(n + 1);
   const outStart = new Int32Array(n + 1);
   const callee: number[] = [];
@@ -204,8 +329,13 @@ export function buildProgram(files: ProgramFileInput[], alsoUnresolved?: Readonl
     const callerArch = sym.arch[fn.file];
     const own = sym.local[fn.file];
     fn.facts.callSites.forEach((cs, i) => {
-      let targets = own.get(cs.callee);
-      if (!targets) {
+      let targets: FunctionId[] | undefined;
+      if (cs.callee.startsWith('->')) {
+        const r = indirectOf(sym, cs.callee);
+        targets = r.targets;
+        if (r.key) indirectVia.set(cs.callee, r.key);
+      } else targets = own.get(cs.callee);
+      if (!targets && !cs.callee.startsWith('->')) {
         // Definitions in other files: the same for every caller of one architecture, so narrowed once.
         const key = `${callerArch ?? ''}\u0000${sym.world[fn.file]}\u0000${cs.callee}`;
         targets = narrowed.get(key);
@@ -242,7 +372,7 @@ export function buildProgram(files: ProgramFileInput[], alsoUnresolved?: Readonl
     }
   }
   const { sccStart, sccNodes, sccOf } = stronglyConnected(n, outStart, outCallee);
-  return { files, functions, outStart, outCallee, outSite, inStart, inCaller, inSite, unresolved, sccStart, sccNodes, sccOf, siteBase };
+  return { files, functions, outStart, outCallee, outSite, inStart, inCaller, inSite, unresolved, sccStart, sccNodes, sccOf, siteBase, indirectVia };
 }
 
 /**
@@ -252,6 +382,7 @@ export function buildProgram(files: ProgramFileInput[], alsoUnresolved?: Readonl
 export function programWithContexts(inputs: readonly ProgramFileInput[], options: Partial<ContextOptions> = {}): { files: ProgramFileInput[]; program: Program; ctxs: Contexts } {
   const pruned = pruneUnresolvedCalls(inputs);
   const program = buildProgram(pruned.files, pruned.unresolved);
+  program.indirect = pruned.indirect;
   return { files: pruned.files, program, ctxs: contexts(program, options) };
 }
 
@@ -260,9 +391,10 @@ export function programWithContexts(inputs: readonly ProgramFileInput[], options
  * run, library functions), before the program is built: a whole tree's call sites are most of its facts. Returns
  * the files with pruned facts (everything else shared) and the dropped names with their counts.
  */
-export function pruneUnresolvedCalls(files: readonly ProgramFileInput[]): { files: ProgramFileInput[]; unresolved: Map<string, number> } {
+export function pruneUnresolvedCalls(files: readonly ProgramFileInput[]): { files: ProgramFileInput[]; unresolved: Map<string, number>; indirect: IndirectStats } {
   const sym = symbolsOf(files);
   const unresolved = new Map<string, number>();
+  const indirect = indirectStatsOf(sym, files);
   const out = files.map((f, fi) => ({
     ...f,
     facts: {
@@ -278,7 +410,7 @@ export function pruneUnresolvedCalls(files: readonly ProgramFileInput[]): { file
       }),
     },
   }));
-  return { files: out, unresolved };
+  return { files: out, unresolved, indirect };
 }
 
 /** Tarjan's algorithm without recursion (kernel call chains are deep); components come out callees first. */
@@ -381,6 +513,13 @@ export interface CallingContext {
    * Calls and allocations in a branch that needs the other value are not reached in this context.
    */
   consts?: Consts;
+  /**
+   * Every call that gives this context passes through a call through a function pointer (resolved by the struct
+   * type of its object, so to every function stored in that field, not only the one the caller's object holds).
+   * Good enough for masks and for the locks a callee runs under; not taken as evidence of a lock order
+   * (deadlock/detect.ts dependencies).
+   */
+  viaIndirect?: boolean;
 }
 
 export interface ContextOptions {
@@ -575,6 +714,8 @@ interface Candidate {
   from?: { cc: CallingContext; caller: ProgramFunction; site: CallSite };
   chainLen: number;
   sites: Set<number>;
+  /** every source of this candidate passes through an indirect call (CallingContext.viaIndirect) */
+  indirect: boolean;
 }
 
 /**
@@ -664,6 +805,7 @@ export function contexts(program: Program, options: Partial<ContextOptions> = {}
       held: c.part.held, scopes: c.part.scopes, atomic: c.part.atomic, gfpParams: c.gfpParams, chain,
       callers: c.sites.size, callSites: c.sites.size ? [...c.sites].sort((a, b) => a - b) : NONE,
       ...(c.consts ? { consts: c.consts } : {}),
+      ...(c.indirect ? { viaIndirect: true } : {}),
     };
     if (elided) ctx.elided = elided;
     keys.set(ctx, { base: c.part.base, key: c.key });
@@ -673,7 +815,7 @@ export function contexts(program: Program, options: Partial<ContextOptions> = {}
   const computeOne = (f: FunctionId, seed: boolean): CallingContext[] => {
     const merged = new Map<string, Candidate>();
     const callee = functions[f];
-    if (seed) merged.set(keys.get(EMPTY)!.key, { key: keys.get(EMPTY)!.key, part: { held: [], scopes: [], atomic: false, base: emptyBase }, gfpParams: NO_PARAMS, chainLen: 0, sites: new Set() });
+    if (seed) merged.set(keys.get(EMPTY)!.key, { key: keys.get(EMPTY)!.key, part: { held: [], scopes: [], atomic: false, base: emptyBase }, gfpParams: NO_PARAMS, chainLen: 0, sites: new Set(), indirect: false });
     for (let i = program.inStart[f]; i < program.inStart[f + 1]; i++) {
       const from = program.inCaller[i];
       const callerCtxs = result.get(from);
@@ -698,12 +840,14 @@ export function contexts(program: Program, options: Partial<ContextOptions> = {}
         const gfpParams = callee.facts.gfpParams.length ? bind(caller, cc, site, callee) : NO_PARAMS;
         const gk = gfpKey(gfpParams) + ck;
         const chainLen = isEmptyContext(cc) ? 1 : Math.min(cc.chain.length + 1, opts.maxChainDepth);
+        const indirect = site.callee.startsWith('->') || !!cc.viaIndirect;
         for (const p of site.paths) {
           const part = compose(caller, cc, p, site.span.start);
           const key = `${part.base}|${gk}`;
           const have = merged.get(key);
-          if (!have) merged.set(key, { key, part, gfpParams, ...(consts?.length ? { consts } : {}), from: { cc, caller, site }, chainLen, sites: new Set([siteId]) });
+          if (!have) merged.set(key, { key, part, gfpParams, ...(consts?.length ? { consts } : {}), from: { cc, caller, site }, chainLen, sites: new Set([siteId]), indirect });
           else {
+            have.indirect &&= indirect;
             have.sites.add(siteId);
             if (chainLen < have.chainLen) Object.assign(have, { part, from: { cc, caller, site }, chainLen });
           }
@@ -723,6 +867,7 @@ export function contexts(program: Program, options: Partial<ContextOptions> = {}
           continue;
         }
         for (const id of x.sites) have.sites.add(id);
+        have.indirect &&= x.indirect;
         if (have.consts && constsKey(have.consts) !== constsKey(x.consts)) delete have.consts;
         const rep = x.chainLen < have.chainLen ? x : have;
         const held = have.part.held.filter((h) => x.part.held.some((o) => o.cls === h.cls));
@@ -1133,6 +1278,7 @@ export function compactFacts(facts: FileFacts, names: Map<string, string> = new 
   return {
     problems: NONE as unknown as string[],
     bindings: shared(facts.bindings ?? []),
+    ...(facts.fields?.length ? { fields: facts.fields } : {}),
     functions: facts.functions.map((fn) => {
       const paths = pathInterner();
       return {

@@ -85,6 +85,33 @@ function resolvePath(text: string, types: TypeEnv): { base: string; rest: string
   return { base: at, rest: hops.slice(k).map((h) => `${h[1]}${h[2]}`).join('') };
 }
 
+/**
+ * The struct key of the object an expression denotes, for a call through one of its function-pointer fields: `e->ops`
+ * with `struct elevator_type *e` → "elevator_type.ops" (the fields after the last hop whose pointee type is known
+ * follow the struct, joined by dots); `ops` with `const struct foo_ops *ops` → "foo_ops"; `(*ops)` likewise.
+ * Undefined when the type of the expression's base is not known.
+ */
+export function objectTypeKey(text: string, local: TypeEnv, fileScope?: (name: string) => string | undefined): string | undefined {
+  // A name not declared in the function may be a file-scope object (`static struct ocfs2_stack_plugin *active_stack;`).
+  const types: TypeEnv = fileScope
+    ? { ...local, get: (n) => local.get(n) ?? fileScopeDecl(n, fileScope), has: (n) => local.has(n) || !!fileScope(n) }
+    : local;
+  let t = stripParens(text.replace(/\s+/g, '').replace(/\[[^\]]*\]/g, ''));
+  while (t.startsWith('*')) t = stripParens(t.slice(1));
+  const p = resolvePath(t, types);
+  if (!p || !/^(?:(?:->|\.)[A-Za-z_]\w*)*$/.test(p.rest)) return undefined;
+  // resolvePath gives the text itself as the base when the type of its first identifier is not known.
+  const id = /^[A-Za-z_]\w*/.exec(t)![0];
+  if (p.base === id && !types.get(id)?.structTag && !types.get(id)?.typedefName) return undefined;
+  if (p.base.includes('(')) return undefined;
+  return `${p.base}${p.rest.replace(/->/g, '.')}`;
+}
+
+function fileScopeDecl(name: string, fileScope: (name: string) => string | undefined): VarDecl | undefined {
+  const tag = fileScope(name);
+  return tag ? ({ name, typeText: `struct ${tag} *`, structTag: tag, pointerDepth: 1 } as unknown as VarDecl) : undefined;
+}
+
 function stripParens(t: string): string {
   while (t.startsWith('(') && t.endsWith(')')) {
     let depth = 0;

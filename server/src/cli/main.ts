@@ -3,7 +3,7 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { parseArgs } from 'node:util';
-import { crossSleepInAtomic, edgeCount, sccCount, siteContexts } from '../analysis/interproc';
+import { MAX_INDIRECT_TARGETS, crossSleepInAtomic, edgeCount, sccCount, siteContexts } from '../analysis/interproc';
 import { findDeadlocks } from '../analysis/deadlock';
 import { deadlockFindingsOf, findingsOf, programFindingsOf, renderFindingsText, renderSarif, renderSitesText, sitesOf, type JsonFinding, type JsonSite } from './output';
 import { runSimulate } from './simulate';
@@ -178,6 +178,13 @@ async function analyseCommand(verb: 'check' | 'hints' | 'explain', args: string[
     io.stderr(`reclaim-lens: program: ${program.functions.length} functions, ${edgeCount(program)} call edges, ${program.unresolved.size} callee names unresolved, `
       + `${sccCount(program)} SCCs, ${ctxs.coarsened.size} functions with merged and ${ctxs.capped.size} with capped contexts; `
       + `${((Date.now() - t1) / 1000).toFixed(1)} s; heap ${Math.round(process.memoryUsage().heapUsed / 2 ** 20)} MB\n`);
+    const ind = program.indirect;
+    if (ind) {
+      const byStruct = [...ind.resolved].sort((a, b) => b[1] - a[1]);
+      const total = byStruct.reduce((a, [, n]) => a + n, 0);
+      io.stderr(`reclaim-lens: indirect calls: ${total} resolved, ${ind.ambiguous} ambiguous, ${ind.wide} wider than ${MAX_INDIRECT_TARGETS} targets, ${ind.unbound} to fields nothing is stored into; `
+        + `by field: ${byStruct.slice(0, 12).map(([k, n]) => `${k} ${n}`).join(', ')}${byStruct.length > 12 ? ', …' : ''}\n`);
+    }
   }
   if (verb === 'hints') {
     io.stdout(values.format === 'json' ? JSON.stringify({ kernelVersion: opts.kernelVersion, sites }, null, 2) + '\n' : renderSitesText(sites));

@@ -10,7 +10,7 @@ import { hashBytes, type FactsCache } from './cache';
 import { WorkerPool } from './pool';
 
 /** What cached facts depend on besides the file: this code's version and the built-in knowledge base. */
-export const ANALYSER_VERSION = `0.1.0-a17+kb.${hashBytes(Buffer.from(JSON.stringify(BUILTIN_FILES))).slice(0, 12)}`;
+export const ANALYSER_VERSION = `0.1.0-a21+kb.${hashBytes(Buffer.from(JSON.stringify(BUILTIN_FILES))).slice(0, 12)}`;
 
 /** The analyser part of a cache key: the version, plus a digest of the knowledge-base overrides in force. */
 export function analyserKey(kbOverridesKey?: string): string {

@@ -24,9 +24,10 @@ import fieldTypesJson from './data/fieldTypes.json';
 import classKeysJson from './data/classKeys.json';
 import deferredCallsJson from './data/deferredCalls.json';
 import lockOrdersJson from './data/lockOrders.json';
+import dispatchesJson from './data/dispatches.json';
 import { ENTRY_KEYS, entrySchemas, gfpTableFileSchema, type EntryKey } from './schema';
 import type {
-  AccessorEntry, AllocatorEntry, ClassKeyEntry, CrossWaitEntry, DeferredCallEntry, LockOrderEntry, FieldTypeEntry, GfpTableFile, GuardEntry, KernelTable, KnowledgeBase,
+  AccessorEntry, AllocatorEntry, ClassKeyEntry, CrossWaitEntry, DeferredCallEntry, DispatchEntry, LockOrderEntry, FieldTypeEntry, GfpTableFile, GuardEntry, KernelTable, KnowledgeBase,
   LockApiEntry, LockContextEntry, LockFlagEntry, MaskHelperEntry, ReclaimEntry, ReclaimGateEntry, ScopeApiEntry,
   SleeperEntry, TransactionEntry, UaccessEntry,
 } from './types';
@@ -55,6 +56,7 @@ export const BUILTIN_FILES: Readonly<Record<string, unknown>> = {
   'classKeys.json': classKeysJson,
   'deferredCalls.json': deferredCallsJson,
   'lockOrders.json': lockOrdersJson,
+  'dispatches.json': dispatchesJson,
 };
 
 /** A user override file: same shapes as the data files, `{ "allocators": [...], "locks": [...], ... }`, comments allowed. */
@@ -99,6 +101,8 @@ export interface KbLookup {
   deferredCall(caller: string, callee: string): DeferredCallEntry | undefined;
   /** a documented lock order `before` → `after` */
   lockOrder(before: string, after: string): LockOrderEntry | undefined;
+  /** reclaim and fault paths follow calls through this field of this struct (`ocfs2_stack_operations.dlm_unlock`) */
+  dispatch(structField: string): DispatchEntry | undefined;
 }
 
 /** The knowledge base as seen by code written for one kernel table. */
@@ -121,7 +125,7 @@ export interface KbLoadResult {
 type AnyEntry =
   | AllocatorEntry | ScopeApiEntry | LockApiEntry | LockFlagEntry | GuardEntry | UaccessEntry | SleeperEntry | TransactionEntry
   | MaskHelperEntry | LockContextEntry | ReclaimEntry | ReclaimGateEntry | CrossWaitEntry | AccessorEntry | FieldTypeEntry
-  | ClassKeyEntry | DeferredCallEntry | LockOrderEntry;
+  | ClassKeyEntry | DeferredCallEntry | LockOrderEntry | DispatchEntry;
 type EntryOf<K extends EntryKey> = z.infer<(typeof entrySchemas)[K]>;
 type Entries = { [K in EntryKey]: EntryOf<K>[] };
 
@@ -232,7 +236,7 @@ interface CheckCtx {
 function emptyEntries(): Entries {
   return {
     allocators: [], scopes: [], locks: [], lockFlags: [], guards: [], uaccess: [], sleepers: [], transactions: [], maskHelpers: [],
-    lockContexts: [], reclaimEntries: [], reclaimGates: [], crossWaits: [], accessors: [], fieldTypes: [], classKeys: [], deferredCalls: [], lockOrders: [],
+    lockContexts: [], reclaimEntries: [], reclaimGates: [], crossWaits: [], accessors: [], fieldTypes: [], classKeys: [], deferredCalls: [], lockOrders: [], dispatches: [],
   };
 }
 
@@ -297,6 +301,8 @@ function keyOf(key: EntryKey, entry: AnyEntry): string {
       return (entry as ClassKeyEntry).cls;
     case 'lockOrders':
       return `${(entry as LockOrderEntry).before}>${(entry as LockOrderEntry).after}`;
+    case 'dispatches':
+      return `${(entry as DispatchEntry).struct}.${(entry as DispatchEntry).field}`;
     case 'deferredCalls':
       return `${(entry as DeferredCallEntry).caller ?? '*'}>${(entry as DeferredCallEntry).callee}`;
     default:
@@ -452,6 +458,7 @@ function buildIndex(entries: Entries, models: Record<KernelTable, GfpModel>): Kb
     const classKeys = byName('classKeys');
     const deferred = byName('deferredCalls');
     const orders = byName('lockOrders');
+    const dispatches = byName('dispatches');
     const flags = new Map<string, LockFlagEntry[]>();
     for (const f of byName('lockFlags').values()) flags.set(f.api, [...(flags.get(f.api) ?? []), f]);
     views[table] = {
@@ -486,6 +493,7 @@ function buildIndex(entries: Entries, models: Record<KernelTable, GfpModel>): Kb
       perFsTypeClass: (cls) => classKeys.get(cls),
       deferredCall: (caller, callee) => deferred.get(`${caller}>${callee}`) ?? deferred.get(`*>${callee}`),
       lockOrder: (before, after) => orders.get(`${before}>${after}`),
+      dispatch: (structField) => dispatches.get(structField),
     };
   }
   const order = [views['6.12'], views['6.1']];
@@ -518,6 +526,7 @@ function buildIndex(entries: Entries, models: Record<KernelTable, GfpModel>): Kb
     perFsTypeClass: (cls) => first((v) => v.perFsTypeClass(cls)),
     deferredCall: (caller, callee) => first((v) => v.deferredCall(caller, callee)),
     lockOrder: (before, after) => first((v) => v.lockOrder(before, after)),
+    dispatch: (structField) => first((v) => v.dispatch(structField)),
   };
 }
 

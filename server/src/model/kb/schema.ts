@@ -6,6 +6,7 @@ import type {
   AccessorEntry,
   AllocatorEntry,
   ClassKeyEntry,
+  DispatchEntry,
   CrossWaitEntry,
   DeferredCallEntry,
   LockOrderEntry,
@@ -181,7 +182,7 @@ export const uaccessEntrySchema = z
     if (e.kind === 'nofault' && e.mayFault) ctx.addIssue({ code: z.ZodIssueCode.custom, path: ['mayFault'], message: 'kind "nofault" cannot fault' });
   });
 
-export const sleeperEntrySchema = z.object({ name: ident, source }).strict();
+export const sleeperEntrySchema = z.object({ name: ident, releasesArg: argIndex.optional(), source }).strict();
 
 export const transactionEntrySchema = z
   .object({
@@ -310,6 +311,15 @@ export const deferredCallEntrySchema = z
   })
   .strict();
 
+export const dispatchEntrySchema = z
+  .object({
+    struct: ident,
+    field: ident,
+    versions: versions.optional(),
+    source,
+  })
+  .strict();
+
 export const lockOrderEntrySchema = z
   .object({
     before: z.string().min(1),
@@ -340,6 +350,7 @@ export const entrySchemas = {
   classKeys: classKeyEntrySchema,
   deferredCalls: deferredCallEntrySchema,
   lockOrders: lockOrderEntrySchema,
+  dispatches: dispatchEntrySchema,
 } as const;
 
 export type EntryKey = keyof typeof entrySchemas;
@@ -366,6 +377,7 @@ export const kbOverrideFileSchema = z
     classKeys: z.array(classKeyEntrySchema).optional(),
     deferredCalls: z.array(deferredCallEntrySchema).optional(),
     lockOrders: z.array(lockOrderEntrySchema).optional(),
+    dispatches: z.array(dispatchEntrySchema).optional(),
   })
   .strict();
 
@@ -401,4 +413,5 @@ export type SchemaMatchesTypes = [
   Expect<Equal<z.infer<typeof classKeyEntrySchema>, ClassKeyEntry>>,
   Expect<Equal<z.infer<typeof deferredCallEntrySchema>, DeferredCallEntry>>,
   Expect<Equal<z.infer<typeof lockOrderEntrySchema>, LockOrderEntry>>,
+  Expect<Equal<z.infer<typeof dispatchEntrySchema>, DispatchEntry>>,
 ];

@@ -139,6 +139,11 @@ export interface UaccessEntry {
 /** Functions that may sleep without allocating (for sleep-in-atomic): msleep, wait_for_completion, … */
 export interface SleeperEntry {
   name: string;
+  /**
+   * the sleeper drops the lock given as this argument while it sleeps and takes it again before it returns
+   * (`wait_event_lock_irq(wq, cond, lock)`: index 2): holding that lock around the call is no sleep under it
+   */
+  releasesArg?: number;
   source: Source;
 }
 
@@ -275,6 +280,19 @@ export interface KnowledgeBase {
   classKeys: ClassKeyEntry[];
   deferredCalls: DeferredCallEntry[];
   lockOrders: LockOrderEntry[];
+  dispatches: DispatchEntry[];
+}
+
+/**
+ * A call through a function pointer that reclaim and fault paths follow (`ocfs2_stack_operations.dlm_unlock`:
+ * ocfs2 unlocks its cluster locks through its stack plugin's table). Reclaim-side walks follow no other call through
+ * a pointer: resolved by the struct type alone they reach every table's function.
+ */
+export interface DispatchEntry {
+  struct: string;
+  field: string;
+  versions?: KernelTable[];
+  source: Source;
 }
 
 /**
