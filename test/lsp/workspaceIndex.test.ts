@@ -265,6 +265,46 @@ test('the hover on an allocation shows its masks in the calling contexts the wor
   assert.match(value, /- `GFP_KERNEL` from 1 caller via \[demo_plain\(\)\]\(file:[^)]*callers\.c#L11\) → demo_helper\(\)/);
 });
 
+test('the inlay hint on an allocation adds the masks of its callers\' contexts once the workspace index has them', { timeout: 4 * TIMEOUT }, async () => {
+  const ws = tempDir(path.join(os.tmpdir(), 'rl-wsindex-hints-'));
+  write(path.join(ws, 'Makefile'), 'VERSION = 6\nPATCHLEVEL = 12\nSUBLEVEL = 0\n');
+  const helperText = 'void *demo_helper(void)\n{\n\treturn kmalloc(64, GFP_KERNEL);\n}\n';
+  const helper = path.join(ws, 'fs', 'demo', 'helper.c');
+  write(helper, helperText);
+  write(path.join(ws, 'fs', 'demo', 'callers.c'), [
+    'extern void *demo_helper(void);',
+    'int demo_in_scope(void)',
+    '{',
+    '\tunsigned int flags = memalloc_nofs_save();',
+    '\tkfree(demo_helper());',
+    '\tmemalloc_nofs_restore(flags);',
+    '\treturn 0;',
+    '}',
+    '',
+  ].join('\n'));
+  write(path.join(ws, 'mm', 'empty.c'), 'int demo_nothing;\n');
+  const uri = pathToFileURL(helper).toString();
+  const s = await startServer(ws, {});
+  await s.until('the index ready', () => s.logs.some((l) => /workspace index: ready in/.test(l)));
+  await s.conn.sendNotification('textDocument/didOpen', { textDocument: { uri, languageId: 'c', version: 1, text: helperText } });
+  const range = { start: { line: 0, character: 0 }, end: { line: 4, character: 0 } };
+  type Part = { value: string; tooltip?: string; location?: { uri: string; range: { start: { line: number } } } };
+  const ask = async () => (await s.conn.sendRequest('textDocument/inlayHint', { textDocument: { uri }, range }) as { label: Part[] }[] | null) ?? [];
+  // The own frame's GFP_KERNEL is what is written: no hint until the index's contexts are in (never waited for).
+  let hints = await ask();
+  for (let i = 0; i < 50 && !hints.length; i++) {
+    await new Promise((r) => setTimeout(r, 100));
+    hints = await ask();
+  }
+  assert.equal(hints.length, 1);
+  const parts = hints[0].label;
+  assert.equal(parts.map((p) => p.value).join(''), '⇒ GFP_KERNEL · callers: GFP_NOFS (1)');
+  const ctx = parts.find((p) => p.value === 'GFP_NOFS')!;
+  assert.match(ctx.tooltip ?? '', /^GFP_NOFS from 1 caller \(memalloc_nofs_save\(\) in demo_in_scope\(\)\), via demo_in_scope\(\) → demo_helper\(\)$/);
+  assert.match(ctx.location?.uri ?? '', /\/fs\/demo\/callers\.c$/);
+  assert.equal(ctx.location?.range.start.line, 4, 'the call in demo_in_scope (line 5)');
+});
+
 test('a folder that is not a kernel tree is not indexed under auto; on indexes it; a missing kernel.root is reported', { timeout: 4 * TIMEOUT }, async () => {
   const ws = tempDir(path.join(os.tmpdir(), 'rl-wsindex-plain-'));
   const shrinker = path.join(ws, 'shrinker.c');

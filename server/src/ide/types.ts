@@ -10,6 +10,8 @@ export interface InlayLabelPart {
   text: string;
   /** a place in the same file this part links to (the scope's save call) */
   target?: TextRange;
+  /** a place in a file of the workspace index (path relative to its root, 1-based line): a calling context's call */
+  link?: { file: string; line: number };
   tooltip?: string;
 }
 

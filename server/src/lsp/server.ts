@@ -316,7 +316,12 @@ export function startServer(connection: Connection = createConnection(ProposedFe
     const r = await analysisOf(doc);
     if (!r?.st.analysis) return [];
     const range = { start: doc.offsetAt(p.range.start), end: doc.offsetAt(p.range.end) };
-    const hints = inlayHints(r.st.analysis.facts, range, r.config.inlayHints, r.st.analysis.kb.gfp).map((h) => toInlayHint(h, doc));
+    // Masks in the callers' contexts, once the workspace index has them for this file (asked now, hints refreshed then).
+    const contextsOf = wsIndex.siteContextsFor(doc.uri, () => {
+      if (canRefreshHints) void connection.languages.inlayHint.refresh().catch(() => undefined);
+    });
+    const hints = inlayHints(r.st.analysis.facts, range, r.config.inlayHints, r.st.analysis.kb.gfp, contextsOf)
+      .map((h) => toInlayHint(h, doc, (file, line) => wsIndex.locationOf(file, line)));
     // " ⚠ deadlock" at the allocations of the workspace index's deadlock findings (lsp/simulateLenses.ts).
     return withDeadlockHints(doc, hints, r.st.analysis.facts, wsIndex.simulationsAt(doc.uri, p.range, r.config.diagnostics), p.range, r.config.inlayHints);
   }));

@@ -1,5 +1,5 @@
 // The one place that builds LSP shapes from ide/ results (offsets → positions through the TextDocument).
-import type { CodeAction, Diagnostic as LspDiagnostic, Hover, InlayHint as LspInlayHint, TextEdit as LspTextEdit } from 'vscode-languageserver/node';
+import type { CodeAction, Diagnostic as LspDiagnostic, Hover, InlayHint as LspInlayHint, Location, TextEdit as LspTextEdit } from 'vscode-languageserver/node';
 import { DiagnosticSeverity, InlayHintLabelPart, MarkupKind } from 'vscode-languageserver/node';
 import type { TextDocument } from 'vscode-languageserver-textdocument';
 import type { Severity } from '../analysis/facts';
@@ -30,12 +30,16 @@ export function toDiagnostic(d: Diagnostic, doc: TextDocument, href: (code: stri
   };
 }
 
-export function toInlayHint(h: InlayHint, doc: TextDocument): LspInlayHint {
+export function toInlayHint(h: InlayHint, doc: TextDocument, locate?: (file: string, line: number) => Location | undefined): LspInlayHint {
   return {
     position: doc.positionAt(h.offset),
     label: h.label.map((p) => {
       const part = InlayHintLabelPart.create(p.text);
       if (p.target) part.location = { uri: doc.uri, range: toRange(p.target, doc) };
+      else if (p.link) {
+        const loc = locate?.(p.link.file, p.link.line);
+        if (loc) part.location = loc;
+      }
       if (p.tooltip) part.tooltip = p.tooltip;
       return part;
     }),

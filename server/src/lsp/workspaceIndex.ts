@@ -18,6 +18,9 @@ import { positionAt } from '../analysis/interproc';
 import { programDiagnostics, reportMarkdown, type ProgramFindingLike } from '../ide/programDiagnostics';
 import type { DiagnosticsConfig, TextRange } from '../ide/types';
 import { contextsMarkdown, type FileSiteContexts, type SiteKey } from '../ide/siteContexts';
+import type { SiteContextsOf } from '../ide/inlayHints';
+
+const sameKey = (a: SiteKey, b: SiteKey) => a.function === b.function && a.api === b.api && a.ordinal === b.ordinal;
 import { defaultCacheDir } from '../index/cache';
 import { workerScript } from '../index/pool';
 import type { DeadlockOptions, IndexPlan, IndexSnapshot } from '../index/programIndex';
@@ -78,6 +81,8 @@ export class WorkspaceIndex {
   private lineStarts: Record<string, Uint32Array> = {};
   /** the site contexts asked of the worker since the last pass, per file; requests waiting for their answer */
   private siteContexts = new Map<string, Promise<FileSiteContexts[]>>();
+  /** those answered, for the inlay hints (which never wait for the worker) */
+  private siteContextsReady = new Map<string, FileSiteContexts[]>();
   private siteRequests = new Map<number, (entries: FileSiteContexts[]) => void>();
   private siteRequestId = 0;
   private diagConfig: DiagnosticsConfig = { disabled: [], minimumSeverity: 'hint' };
@@ -119,6 +124,7 @@ export class WorkspaceIndex {
     this.findings = new Map();
     this.lineStarts = {};
     this.siteContexts.clear();
+    this.siteContextsReady.clear();
     this.publishChanges(false);
     if (!plan) {
       this.state = 'off';
@@ -367,6 +373,7 @@ export class WorkspaceIndex {
     for (const resolve of this.siteRequests.values()) resolve([]);
     this.siteRequests.clear();
     this.siteContexts.clear();
+    this.siteContextsReady.clear();
     this.pending.clear();
     this.endProgress();
     if (w) void w.terminate();
@@ -390,6 +397,7 @@ export class WorkspaceIndex {
     this.findings = byFile;
     this.lineStarts = s.lineStarts;
     this.siteContexts.clear();
+    this.siteContextsReady.clear();
     return this.publishChanges(false);
   }
 
@@ -427,23 +435,50 @@ export class WorkspaceIndex {
     const abs = absOf(uri);
     const rel = abs && this.plan ? relativeTo(this.plan.root, abs) : undefined;
     if (rel === undefined || !this.worker || this.state !== 'ready') return undefined;
-    let entries = this.siteContexts.get(rel);
-    if (!entries) {
-      const id = ++this.siteRequestId;
-      entries = new Promise<FileSiteContexts[]>((resolve) => {
-        this.siteRequests.set(id, resolve);
-        this.post({ type: 'site-contexts', id, file: rel });
-      });
-      this.siteContexts.set(rel, entries);
-    }
+    const entries = this.siteContexts.get(rel) ?? this.requestSiteContexts(rel);
     // A worker busy with a refresh answers after it: the hover does not wait for that.
     const got = await Promise.race([entries, new Promise<undefined>((r) => setTimeout(() => r(undefined), SITE_CONTEXTS_WAIT_MS))]);
-    const hit = got?.find((x) => x.key.function === key.function && x.key.api === key.api && x.key.ordinal === key.ordinal);
+    const hit = got?.find((x) => sameKey(x.key, key));
     if (!hit) return undefined;
     return contextsMarkdown(hit.contexts, (file, line) => {
       const u = this.uriOf(file);
       return u ? `${u}#L${line}` : undefined;
     });
+  }
+
+  /**
+   * The inlay hints' view of a file's site contexts (#3): those of the last pass when the worker has already
+   * answered for the file; otherwise the question is sent and `onReady` called once the answer is in (the server
+   * then asks the client to refresh its hints). Hints never wait for the worker.
+   */
+  siteContextsFor(uri: string, onReady: () => void): SiteContextsOf | undefined {
+    const abs = absOf(uri);
+    const rel = abs && this.plan ? relativeTo(this.plan.root, abs) : undefined;
+    if (rel === undefined || !this.worker || this.state !== 'ready') return undefined;
+    const ready = this.siteContextsReady.get(rel);
+    if (ready) return (key) => ready.find((x) => sameKey(x.key, key))?.contexts;
+    if (!this.siteContexts.has(rel)) void this.requestSiteContexts(rel).then((entries) => entries.length && onReady());
+    return undefined;
+  }
+
+  /** A workspace file's line (program-relative path, 1-based line) as an LSP location. */
+  locationOf(file: string, line: number): { uri: string; range: { start: { line: number; character: number }; end: { line: number; character: number } } } | undefined {
+    const uri = this.uriOf(file);
+    return uri ? { uri, range: { start: { line: line - 1, character: 0 }, end: { line: line - 1, character: 0 } } } : undefined;
+  }
+
+  private requestSiteContexts(rel: string): Promise<FileSiteContexts[]> {
+    const id = ++this.siteRequestId;
+    const entries = new Promise<FileSiteContexts[]>((resolve) => {
+      this.siteRequests.set(id, resolve);
+      this.post({ type: 'site-contexts', id, file: rel });
+    });
+    this.siteContexts.set(rel, entries);
+    void entries.then((got) => {
+      // Still the question of the current pass (a new pass clears both maps).
+      if (this.siteContexts.get(rel) === entries) this.siteContextsReady.set(rel, got);
+    });
+    return entries;
   }
 
   private rawFor(uri: string): ProgramFindingLike[] | undefined {
