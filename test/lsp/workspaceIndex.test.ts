@@ -230,8 +230,12 @@ test('the kernel-like workspace is indexed and the reclaim deadlock is shown, ho
   assert.equal(s.progressCreated, creates, 'not indexed again');
 });
 
-test('the hover on an allocation shows its masks in the calling contexts the workspace index found', { timeout: 4 * TIMEOUT }, async () => {
-  const ws = tempDir(path.join(os.tmpdir(), 'rl-wsindex-contexts-'));
+/**
+ * A kernel-like tree (fs/ and mm/) where demo_helper()'s GFP_KERNEL allocation is called from a NOFS scope (and, with
+ * `plain`, from a caller without one); the server started on it, its index ready, helper.c open.
+ */
+async function contextsWorkspace(prefix: string, plain: boolean) {
+  const ws = tempDir(path.join(os.tmpdir(), prefix));
   write(path.join(ws, 'Makefile'), 'VERSION = 6\nPATCHLEVEL = 12\nSUBLEVEL = 0\n');
   const helperText = 'void *demo_helper(void)\n{\n\treturn kmalloc(64, GFP_KERNEL);\n}\n';
   const helper = path.join(ws, 'fs', 'demo', 'helper.c');
@@ -245,11 +249,7 @@ test('the hover on an allocation shows its masks in the calling contexts the wor
     '\tmemalloc_nofs_restore(flags);',
     '\treturn 0;',
     '}',
-    'int demo_plain(void)',
-    '{',
-    '\tkfree(demo_helper());',
-    '\treturn 0;',
-    '}',
+    ...(plain ? ['int demo_plain(void)', '{', '\tkfree(demo_helper());', '\treturn 0;', '}'] : []),
     '',
   ].join('\n'));
   write(path.join(ws, 'mm', 'empty.c'), 'int demo_nothing;\n'); // fs/ and mm/: a kernel-like tree
@@ -257,6 +257,11 @@ test('the hover on an allocation shows its masks in the calling contexts the wor
   const s = await startServer(ws, {});
   await s.until('the index ready', () => s.logs.some((l) => /workspace index: ready in/.test(l)));
   await s.conn.sendNotification('textDocument/didOpen', { textDocument: { uri, languageId: 'c', version: 1, text: helperText } });
+  return { s, uri };
+}
+
+test('the hover on an allocation shows its masks in the calling contexts the workspace index found', { timeout: 4 * TIMEOUT }, async () => {
+  const { s, uri } = await contextsWorkspace('rl-wsindex-contexts-', true);
   const hover = await s.conn.sendRequest('textDocument/hover', { textDocument: { uri }, position: { line: 2, character: 9 } }) as Hover;
   const value = (hover.contents as { value: string }).value;
   assert.match(value, /\*\*kmalloc\(\)\*\*/);
@@ -266,27 +271,7 @@ test('the hover on an allocation shows its masks in the calling contexts the wor
 });
 
 test('the inlay hint on an allocation adds the masks of its callers\' contexts once the workspace index has them', { timeout: 4 * TIMEOUT }, async () => {
-  const ws = tempDir(path.join(os.tmpdir(), 'rl-wsindex-hints-'));
-  write(path.join(ws, 'Makefile'), 'VERSION = 6\nPATCHLEVEL = 12\nSUBLEVEL = 0\n');
-  const helperText = 'void *demo_helper(void)\n{\n\treturn kmalloc(64, GFP_KERNEL);\n}\n';
-  const helper = path.join(ws, 'fs', 'demo', 'helper.c');
-  write(helper, helperText);
-  write(path.join(ws, 'fs', 'demo', 'callers.c'), [
-    'extern void *demo_helper(void);',
-    'int demo_in_scope(void)',
-    '{',
-    '\tunsigned int flags = memalloc_nofs_save();',
-    '\tkfree(demo_helper());',
-    '\tmemalloc_nofs_restore(flags);',
-    '\treturn 0;',
-    '}',
-    '',
-  ].join('\n'));
-  write(path.join(ws, 'mm', 'empty.c'), 'int demo_nothing;\n');
-  const uri = pathToFileURL(helper).toString();
-  const s = await startServer(ws, {});
-  await s.until('the index ready', () => s.logs.some((l) => /workspace index: ready in/.test(l)));
-  await s.conn.sendNotification('textDocument/didOpen', { textDocument: { uri, languageId: 'c', version: 1, text: helperText } });
+  const { s, uri } = await contextsWorkspace('rl-wsindex-hints-', false);
   const range = { start: { line: 0, character: 0 }, end: { line: 4, character: 0 } };
   type Part = { value: string; tooltip?: string; location?: { uri: string; range: { start: { line: number } } } };
   const ask = async () => (await s.conn.sendRequest('textDocument/inlayHint', { textDocument: { uri }, range }) as { label: Part[] }[] | null) ?? [];
