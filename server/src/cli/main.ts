@@ -3,7 +3,7 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { parseArgs } from 'node:util';
-import { MAX_INDIRECT_TARGETS, crossSleepInAtomic, edgeCount, sccCount, siteContexts } from '../analysis/interproc';
+import { MAX_INDIRECT_TARGETS, crossSleepInAtomic, edgeCount, largestScc, sccCount, siteContexts } from '../analysis/interproc';
 import { findDeadlocks } from '../analysis/deadlock';
 import { deadlockFindingsOf, findingsOf, programFindingsOf, renderFindingsText, renderSarif, renderSitesText, sitesOf, type JsonFinding, type JsonSite } from './output';
 import { runSimulate } from './simulate';
@@ -176,7 +176,7 @@ async function analyseCommand(verb: 'check' | 'hints' | 'explain', args: string[
   if (progress) progress('');
   if (values.stats) {
     io.stderr(`reclaim-lens: program: ${program.functions.length} functions, ${edgeCount(program)} call edges, ${program.unresolved.size} callee names unresolved, `
-      + `${sccCount(program)} SCCs, ${ctxs.coarsened.size} functions with merged and ${ctxs.capped.size} with capped contexts; `
+      + `${sccCount(program)} SCCs (largest ${largestScc(program)} functions), ${ctxs.coarsened.size} functions with merged and ${ctxs.capped.size} with capped contexts; `
       + `${((Date.now() - t1) / 1000).toFixed(1)} s; heap ${Math.round(process.memoryUsage().heapUsed / 2 ** 20)} MB\n`);
     const ind = program.indirect;
     if (ind) {
