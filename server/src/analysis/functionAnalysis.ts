@@ -1018,7 +1018,7 @@ function objectBefore(text: string, at: number, limit: number): string | undefin
 }
 
 /** The call site name of a call through a struct's function pointer: `->init_sched@elevator_type.ops` (interproc.ts). */
-export function indirectCallee(field: string, key: string | undefined): string {
+function indirectCallee(field: string, key: string | undefined): string {
   return key ? `->${field}@${key}` : `->${field}`;
 }
 

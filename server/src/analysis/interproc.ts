@@ -326,8 +326,12 @@ export interface ProgramOptions {
  * (narrowDefinitions).
  */
 export function buildProgram(files: ProgramFileInput[], alsoUnresolved?: ReadonlyMap<string, number>, options: Partial<ProgramOptions> = {}): Program {
+  return programOf(files, symbolsOf(files), alsoUnresolved, options);
+}
+
+/** buildProgram with the files' symbols already made (the pruned files of pruneUnresolvedCalls have the same). */
+function programOf(files: ProgramFileInput[], sym: Symbols, alsoUnresolved?: ReadonlyMap<string, number>, options: Partial<ProgramOptions> = {}): Program {
   const preferArch = options.arch ?? 'x86';
-  const sym = symbolsOf(files);
   const narrowed = new Map<string, FunctionId[]>();
   const functions: ProgramFunction[] = [];
   files.forEach((f, fi) => {
@@ -340,19 +344,22 @@ export function buildProgram(files: ProgramFileInput[], alsoUnresolved?: Readonl
   const outStart = new Int32Array(n + 1);
   const callee: number[] = [];
   const site: number[] = [];
+  // Edges of calls through function pointers: left out of the components (below).
+  const indirectAt: number[] = [];
   const inCount = new Int32Array(n + 1);
   for (const fn of functions) {
     siteBase[fn.id + 1] = siteBase[fn.id] + fn.facts.callSites.length;
     const callerArch = sym.arch[fn.file];
     const own = sym.local[fn.file];
     fn.facts.callSites.forEach((cs, i) => {
+      const indirect = cs.callee.startsWith('->');
       let targets: FunctionId[] | undefined;
-      if (cs.callee.startsWith('->')) {
+      if (indirect) {
         const r = indirectOf(sym, cs.callee);
         targets = r.targets;
         if (r.key) indirectVia.set(cs.callee, r.key);
       } else targets = own.get(cs.callee);
-      if (!targets && !cs.callee.startsWith('->')) {
+      if (!targets && !indirect) {
         // Definitions in other files: the same for every caller of one architecture, so narrowed once.
         const key = `${callerArch ?? ''}\u0000${sym.world[fn.file]}\u0000${cs.callee}`;
         targets = narrowed.get(key);
@@ -366,6 +373,7 @@ export function buildProgram(files: ProgramFileInput[], alsoUnresolved?: Readonl
         return;
       }
       for (const t of targets) {
+        if (indirect) indirectAt.push(callee.length);
         callee.push(t);
         site.push(i);
         inCount[t + 1]++;
@@ -392,17 +400,12 @@ export function buildProgram(files: ProgramFileInput[], alsoUnresolved?: Readonl
   // join thousands of functions into one component (9,669 of the extracted 6.12 tree); the passes that follow
   // components go over the program twice instead when there are such calls (passesOf).
   const indirectEdge = new Uint8Array(outCallee.length);
-  let indirectEdges = 0;
-  for (const fn of functions) {
-    for (let i = outStart[fn.id]; i < outStart[fn.id + 1]; i++) {
-      if (fn.facts.callSites[outSite[i]].callee.startsWith('->')) {
-        indirectEdge[i] = 1;
-        indirectEdges++;
-      }
-    }
-  }
+  for (const i of indirectAt) indirectEdge[i] = 1;
   const { sccStart, sccNodes, sccOf } = stronglyConnected(n, outStart, outCallee, indirectEdge);
-  return { files, functions, outStart, outCallee, outSite, inStart, inCaller, inSite, unresolved, sccStart, sccNodes, sccOf, siteBase, indirectVia, indirectEdges };
+  return {
+    files, functions, outStart, outCallee, outSite, inStart, inCaller, inSite, unresolved, sccStart, sccNodes, sccOf, siteBase,
+    indirectVia, indirectEdges: indirectAt.length,
+  };
 }
 
 /**
@@ -410,8 +413,10 @@ export function buildProgram(files: ProgramFileInput[], alsoUnresolved?: Readonl
  * contexts computed. Returns the pruned inputs too (callers keep those facts instead of the full ones).
  */
 export function programWithContexts(inputs: readonly ProgramFileInput[], options: Partial<ContextOptions> = {}): { files: ProgramFileInput[]; program: Program; ctxs: Contexts } {
-  const pruned = pruneUnresolvedCalls(inputs);
-  const program = buildProgram(pruned.files, pruned.unresolved);
+  const sym = symbolsOf(inputs);
+  const pruned = pruneWith(inputs, sym);
+  // Pruning drops call sites only: the pruned files have the same functions and bindings, so the same symbols.
+  const program = programOf(pruned.files, sym, pruned.unresolved);
   program.indirect = pruned.indirect;
   return { files: pruned.files, program, ctxs: contexts(program, options) };
 }
@@ -422,7 +427,10 @@ export function programWithContexts(inputs: readonly ProgramFileInput[], options
  * the files with pruned facts (everything else shared) and the dropped names with their counts.
  */
 export function pruneUnresolvedCalls(files: readonly ProgramFileInput[]): { files: ProgramFileInput[]; unresolved: Map<string, number>; indirect: IndirectStats } {
-  const sym = symbolsOf(files);
+  return pruneWith(files, symbolsOf(files));
+}
+
+function pruneWith(files: readonly ProgramFileInput[], sym: Symbols): { files: ProgramFileInput[]; unresolved: Map<string, number>; indirect: IndirectStats } {
   const unresolved = new Map<string, number>();
   const indirect = indirectStatsOf(sym, files);
   const out = files.map((f, fi) => ({
@@ -919,52 +927,50 @@ export function contexts(program: Program, options: Partial<ContextOptions> = {}
   const signature = (cs: CallingContext[]) => cs.map((c) => `${keys.get(c)!.key}#${c.callers}`).join(';');
 
   const hasCallers = (f: FunctionId) => program.inStart[f + 1] > program.inStart[f];
-  // The second pass (passesOf) recomputes only what a call through a function pointer against the order reaches:
-  // the callee of such a call, then the callees of every function whose contexts changed.
-  let dirty: Uint8Array | undefined;
-  const touch = (f: FunctionId) => {
-    for (let k = program.outStart[f]; k < program.outStart[f + 1]; k++) dirty![program.outCallee[k]] = 1;
-  };
-  for (let pass = 0, passes = passesOf(program); pass < passes; pass++) for (let i = sccCount(program) - 1; i >= 0; i--) {
+  const unconverged = new Set<number>();
+  /** Computes component i's contexts; with `track`, whether some member's contexts changed. */
+  const runComponent = (i: number, track = false): boolean => {
     const scc = sccMembers(program, i);
-    if (pass === 1 && !dirty) {
-      dirty = new Uint8Array(functions.length);
-      for (const fn of functions) {
-        for (let k = program.outStart[fn.id]; k < program.outStart[fn.id + 1]; k++) if (sccOf[fn.id] < sccOf[program.outCallee[k]]) dirty[program.outCallee[k]] = 1;
+    const before = track ? Array.from(scc, (f) => result.get(f)) : undefined;
+    if (!isRecursive(program, scc)) result.set(scc[0], computeOne(scc[0], !hasCallers(scc[0])));
+    else {
+      const external = (f: FunctionId) => {
+        for (let k = program.inStart[f]; k < program.inStart[f + 1]; k++) if (sccOf[program.inCaller[k]] !== i) return true;
+        return false;
+      };
+      const seeded = !scc.some(external);
+      let converged = false;
+      for (let round = 0; round < (opts.maxRounds ?? 8) && !converged; round++) {
+        converged = true;
+        for (const f of scc) {
+          const was = result.get(f);
+          const now = computeOne(f, seeded);
+          if (!was || signature(was) !== signature(now)) converged = false;
+          result.set(f, now);
+        }
       }
+      if (converged) unconverged.delete(i);
+      else unconverged.add(i);
     }
-    if (dirty && !scc.some((f) => dirty![f])) continue;
-    if (!isRecursive(program, scc)) {
-      const before = dirty ? result.get(scc[0]) : undefined;
-      const now = computeOne(scc[0], !hasCallers(scc[0]));
-      result.set(scc[0], now);
-      if (dirty && (!before || signature(before) !== signature(now))) touch(scc[0]);
-      continue;
-    }
-    const external = (f: FunctionId) => {
-      for (let k = program.inStart[f]; k < program.inStart[f + 1]; k++) if (sccOf[program.inCaller[k]] !== i) return true;
-      return false;
+    return !!before && scc.some((f, k) => !before[k] || signature(before[k]!) !== signature(result.get(f)!));
+  };
+  for (let i = sccCount(program) - 1; i >= 0; i--) runComponent(i);
+  if (passesOf(program) > 1) {
+    // Again, only what a call through a function pointer against the order reaches: the callee of such a call, then
+    // the callees of every component whose contexts changed.
+    const dirty = new Uint8Array(functions.length);
+    const touch = (f: FunctionId) => {
+      for (let k = program.outStart[f]; k < program.outStart[f + 1]; k++) dirty[program.outCallee[k]] = 1;
     };
-    const seeded = !scc.some(external);
-    let converged = false;
-    const entry = dirty ? Array.from(scc, (f) => result.get(f)) : undefined;
-    for (let round = 0; round < (opts.maxRounds ?? 8) && !converged; round++) {
-      converged = true;
-      for (const f of scc) {
-        const before = result.get(f);
-        const now = computeOne(f, seeded);
-        if (!before || signature(before) !== signature(now)) converged = false;
-        result.set(f, now);
-      }
+    for (const fn of functions) {
+      for (let k = program.outStart[fn.id]; k < program.outStart[fn.id + 1]; k++) if (sccOf[fn.id] < sccOf[program.outCallee[k]]) dirty[program.outCallee[k]] = 1;
     }
-    if (dirty) {
-      scc.forEach((f, k) => {
-        const before = entry![k];
-        if (!before || signature(before) !== signature(result.get(f)!)) touch(f);
-      });
+    for (let i = sccCount(program) - 1; i >= 0; i--) {
+      const scc = sccMembers(program, i);
+      if (scc.some((f) => dirty[f]) && runComponent(i, true)) for (const f of scc) touch(f);
     }
-    if (!converged && pass === passes - 1) result.unconverged++;
   }
+  result.unconverged = unconverged.size;
   return result;
 }
 

@@ -432,8 +432,7 @@ export class WorkspaceIndex {
    * file as indexed: a site is found by its function, api and ordinal, so an edit elsewhere does not lose it).
    */
   async contextsMarkdownAt(uri: string, key: SiteKey): Promise<string | undefined> {
-    const abs = absOf(uri);
-    const rel = abs && this.plan ? relativeTo(this.plan.root, abs) : undefined;
+    const rel = this.relOf(uri);
     if (rel === undefined || !this.worker || this.state !== 'ready') return undefined;
     const entries = this.siteContexts.get(rel) ?? this.requestSiteContexts(rel);
     // A worker busy with a refresh answers after it: the hover does not wait for that.
@@ -452,8 +451,7 @@ export class WorkspaceIndex {
    * then asks the client to refresh its hints). Hints never wait for the worker.
    */
   siteContextsFor(uri: string, onReady: () => void): SiteContextsOf | undefined {
-    const abs = absOf(uri);
-    const rel = abs && this.plan ? relativeTo(this.plan.root, abs) : undefined;
+    const rel = this.relOf(uri);
     if (rel === undefined || !this.worker || this.state !== 'ready') return undefined;
     const ready = this.siteContextsReady.get(rel);
     if (ready) return (key) => ready.find((x) => sameKey(x.key, key))?.contexts;
@@ -482,9 +480,14 @@ export class WorkspaceIndex {
   }
 
   private rawFor(uri: string): ProgramFindingLike[] | undefined {
-    const abs = absOf(uri);
-    const rel = abs && this.plan ? relativeTo(this.plan.root, abs) : undefined;
+    const rel = this.relOf(uri);
     return rel === undefined ? undefined : this.findings.get(rel);
+  }
+
+  /** A document's path relative to the indexed root (undefined outside a file: URI or with nothing indexed). */
+  private relOf(uri: string): string | undefined {
+    const abs = absOf(uri);
+    return abs && this.plan ? relativeTo(this.plan.root, abs) : undefined;
   }
 
   private uriOf(rel: string): string | undefined {
